@@ -1,0 +1,199 @@
+#include "arena.h"
+
+#include "base.h"
+#include "emap.h"
+#include "msg.h"
+#include "platform.h"
+
+arena_t *arenas[ARENAS_MAX];
+unsigned narenas_auto;
+
+static mutex_t arenas_lock;
+static unsigned next_auto; /* atomic round-robin cursor */
+
+static arena_t *arena_new(unsigned ind) {
+    arena_t *a = base_alloc(sizeof(arena_t), CACHELINE);
+    if (a == NULL) return NULL;
+    a->ind = ind;
+    a->start_ns = platform_now_ns();
+    ehooks_init(&a->ehooks, NULL, ind);
+    if (pac_init(&a->pac, &a->ehooks, ind)) return NULL;
+    for (unsigned i = 0; i < SC_NBINS; i++) {
+        if (bin_init(&a->bins[i])) return NULL;
+    }
+    return a;
+}
+
+bool arena_boot(void) {
+    if (mutex_init(&arenas_lock)) return true;
+    unsigned ncpus = platform_ncpus();
+    narenas_auto = ncpus == 1 ? 1 : 4 * ncpus;
+    if (narenas_auto > ARENAS_MAX) narenas_auto = ARENAS_MAX;
+    return arena_get(0, true) == NULL;
+}
+
+arena_t *arena_get(unsigned ind, bool create) {
+    if (ind >= ARENAS_MAX) return NULL;
+    arena_t *a = __atomic_load_n(&arenas[ind], __ATOMIC_ACQUIRE);
+    if (a != NULL || !create || ind >= narenas_auto) return a;
+    mutex_lock(&arenas_lock);
+    a = arenas[ind];
+    if (a == NULL) {
+        a = arena_new(ind);
+        if (a != NULL) __atomic_store_n(&arenas[ind], a, __ATOMIC_RELEASE);
+    }
+    mutex_unlock(&arenas_lock);
+    return a;
+}
+
+arena_t *arena_choose(void) {
+    unsigned ind = __atomic_fetch_add(&next_auto, 1, __ATOMIC_RELAXED) % narenas_auto;
+    arena_t *a = arena_get(ind, true);
+    if (a == NULL) a = arena_get(0, false); /* out of memory for a new arena: share arena 0 */
+    __atomic_fetch_add(&a->nthreads, 1, __ATOMIC_RELAXED);
+    return a;
+}
+
+void arena_thread_leave(arena_t *arena) {
+    __atomic_fetch_sub(&arena->nthreads, 1, __ATOMIC_RELAXED);
+}
+
+
+static inline arena_large_stats_t *lstats(arena_t *a, szind_t ind) {
+    return &a->lstats[ind - SC_NBINS];
+}
+
+void *arena_malloc(arena_t *arena, szind_t ind, size_t usize, size_t alignment, bool zero) {
+    if (ind < SC_NBINS && alignment <= PAGE) {
+        void *ret;
+        if (bin_fill(&arena->bins[ind], &arena->pac, ind, &ret, 1, 1) == 0) return NULL;
+        if (zero) memset(ret, 0, usize);
+        return ret;
+    }
+    edata_t *e = large_alloc(&arena->pac, ind, usize, alignment, zero);
+    if (e == NULL) return NULL;
+    if (config_stats) {
+        __atomic_fetch_add(&lstats(arena, ind)->nmalloc, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&lstats(arena, ind)->nrequests, 1, __ATOMIC_RELAXED);
+    }
+    return e->addr;
+}
+
+unsigned arena_fill_small(arena_t *arena, szind_t ind, void **dst, unsigned n,
+                          uint64_t nrequests) {
+    return bin_fill(&arena->bins[ind], &arena->pac, ind, dst, n, nrequests);
+}
+
+static arena_t *owner(edata_t *e) { return __atomic_load_n(&arenas[e->arena_ind], __ATOMIC_ACQUIRE); }
+
+void arena_dalloc(edata_t *e, void *ptr, szind_t ind, const char *who) {
+    arena_t *a = owner(e);
+    if (ind < SC_NBINS) {
+        bin_t *bin = &a->bins[ind];
+        mutex_lock(&bin->lock);
+        bool release = bin_dalloc_locked(bin, ind, e, ptr, who);
+        mutex_unlock(&bin->lock);
+        if (release) bin_slab_release(&a->pac, e);
+        return;
+    }
+    if (UNLIKELY(ptr != e->addr)) al_fatal("%s: invalid pointer %p\n", who, ptr);
+    if (config_stats) __atomic_fetch_add(&lstats(a, ind)->ndalloc, 1, __ATOMIC_RELAXED);
+    large_dalloc(&a->pac, e);
+}
+
+/* Looks up the extent of a pointer taken from a thread cache of class ind. */
+static edata_t *cached_edata(void *ptr, szind_t ind, const char *who) {
+    emap_entry_t entry = emap_lookup(ptr);
+    if (UNLIKELY(emap_entry_szind1(entry) == 0)) al_fatal("%s: invalid pointer %p\n", who, ptr);
+    if (UNLIKELY(emap_entry_szind1(entry) - 1 != ind)) {
+        al_fatal("%s: pointer %p freed with a size of another size class\n", who, ptr);
+    }
+    return emap_entry_edata(entry);
+}
+
+void arena_dalloc_batch(arena_t *stats_arena, szind_t ind, void **ptrs, unsigned n,
+                        uint64_t nrequests, const char *who) {
+    edata_t *edatas[n > 0 ? n : 1];
+    for (unsigned i = 0; i < n; i++) edatas[i] = cached_edata(ptrs[i], ind, who);
+    if (ind >= SC_NBINS) {
+        for (unsigned i = 0; i < n; i++) arena_dalloc(edatas[i], ptrs[i], ind, who);
+        if (config_stats) {
+            __atomic_fetch_add(&lstats(stats_arena, ind)->nrequests, nrequests, __ATOMIC_RELAXED);
+        }
+        return;
+    }
+    bool credited = false;
+    edata_t *empty[n > 0 ? n : 1];
+    for (unsigned done = 0, start = 0; done < n;) {
+        while (edatas[start] == NULL) start++;
+        unsigned ai = edatas[start]->arena_ind;
+        arena_t *a = owner(edatas[start]);
+        bin_t *bin = &a->bins[ind];
+        unsigned nempty = 0;
+        mutex_lock(&bin->lock);
+        for (unsigned i = start; i < n; i++) {
+            if (edatas[i] == NULL || edatas[i]->arena_ind != ai) continue;
+            if (bin_dalloc_locked(bin, ind, edatas[i], ptrs[i], who)) empty[nempty++] = edatas[i];
+            edatas[i] = NULL;
+            done++;
+        }
+        if (config_stats && a == stats_arena) {
+            bin->stats.nflushes++;
+            bin->stats.nrequests += nrequests;
+            credited = true;
+        }
+        mutex_unlock(&bin->lock);
+        for (unsigned i = 0; i < nempty; i++) bin_slab_release(&a->pac, empty[i]);
+    }
+    if (config_stats && !credited) {
+        bin_t *bin = &stats_arena->bins[ind];
+        mutex_lock(&bin->lock);
+        bin->stats.nflushes++;
+        bin->stats.nrequests += nrequests;
+        mutex_unlock(&bin->lock);
+    }
+}
+
+bool arena_ralloc_large_in_place(edata_t *e, szind_t ind, size_t usize, bool zero) {
+    arena_t *a = owner(e);
+    szind_t old = e->szind;
+    if (large_resize(&a->pac, e, ind, usize, zero)) return true;
+    if (config_stats && old != ind) {
+        __atomic_fetch_add(&lstats(a, old)->ndalloc, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&lstats(a, ind)->nmalloc, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&lstats(a, ind)->nrequests, 1, __ATOMIC_RELAXED);
+    }
+    return false;
+}
+
+/* Fork: every arena's bins, then its page allocator (the lock order). */
+void arena_prefork(void) {
+    mutex_prefork(&arenas_lock);
+    for (unsigned i = 0; i < ARENAS_MAX; i++) {
+        arena_t *a = arenas[i];
+        if (a == NULL) continue;
+        for (unsigned b = 0; b < SC_NBINS; b++) bin_prefork(&a->bins[b]);
+        pac_prefork(&a->pac);
+    }
+}
+
+void arena_postfork_parent(void) {
+    for (unsigned i = 0; i < ARENAS_MAX; i++) {
+        arena_t *a = arenas[i];
+        if (a == NULL) continue;
+        pac_postfork_parent(&a->pac);
+        for (unsigned b = 0; b < SC_NBINS; b++) bin_postfork_parent(&a->bins[b]);
+    }
+    mutex_postfork_parent(&arenas_lock);
+}
+
+void arena_postfork_child(void) {
+    for (unsigned i = 0; i < ARENAS_MAX; i++) {
+        arena_t *a = arenas[i];
+        if (a == NULL) continue;
+        pac_postfork_child(&a->pac);
+        for (unsigned b = 0; b < SC_NBINS; b++) bin_postfork_child(&a->bins[b]);
+        a->nthreads = 0;
+    }
+    mutex_postfork_child(&arenas_lock);
+}

@@ -1,0 +1,122 @@
+#include "bin.h"
+
+#include "emap.h"
+#include "msg.h"
+
+bool bin_init(bin_t *bin) {
+    memset(bin, 0, sizeof(*bin));
+    return mutex_init(&bin->lock);
+}
+
+static edata_t *slab_alloc(pac_t *pac, szind_t ind) {
+    const bin_info_t *info = &bin_infos[ind];
+    edata_t *slab = pac_alloc(pac, info->slab_size, PAGE, false);
+    if (slab == NULL) return NULL;
+    slab->slab = true;
+    slab->szind = (uint8_t)ind;
+    slab->nfree = info->nregs;
+    bitmap_init_free(&slab->bitmap, info->nregs);
+    emap_register_active(slab, ind, true);
+    return slab;
+}
+
+void bin_slab_release(pac_t *pac, edata_t *slab) {
+    emap_clear(slab);
+    pac_dalloc(pac, slab);
+}
+
+/* Makes bin->slabcur a slab with free regions; the lock is held and may be dropped. */
+static edata_t *refill_slabcur(bin_t *bin, pac_t *pac, szind_t ind) {
+    edata_t *slab = bin->nonfull.head;
+    if (slab != NULL) {
+        edata_list_remove(&bin->nonfull, slab);
+        bin->stats.nonfull_slabs--;
+        bin->stats.nreslabs++;
+        bin->slabcur = slab;
+        return slab;
+    }
+    mutex_unlock(&bin->lock);
+    slab = slab_alloc(pac, ind);
+    mutex_lock(&bin->lock);
+    if (slab == NULL) return NULL;
+    bin->stats.nslabs++;
+    bin->stats.curslabs++;
+    edata_t *cur = bin->slabcur;
+    if (cur != NULL && cur->nfree > 0) { /* another thread installed one meanwhile */
+        edata_list_append(&bin->nonfull, slab);
+        bin->stats.nonfull_slabs++;
+        return cur;
+    }
+    bin->slabcur = slab;
+    return slab;
+}
+
+unsigned bin_fill(bin_t *bin, pac_t *pac, szind_t ind, void **dst, unsigned n,
+                  uint64_t nrequests) {
+    const bin_info_t *info = &bin_infos[ind];
+    unsigned filled = 0;
+    mutex_lock(&bin->lock);
+    while (filled < n) {
+        edata_t *slab = bin->slabcur;
+        if (slab == NULL || slab->nfree == 0) {
+            slab = refill_slabcur(bin, pac, ind);
+            if (slab == NULL) break;
+        }
+        unsigned take = slab->nfree < n - filled ? slab->nfree : n - filled;
+        char *base = slab->addr;
+        for (unsigned k = 0; k < take; k++) {
+            dst[filled++] = base + (size_t)bitmap_take_first(&slab->bitmap) * info->reg_size;
+        }
+        slab->nfree -= take;
+    }
+    if (config_stats) {
+        bin->stats.nmalloc += filled;
+        bin->stats.curregs += filled;
+        bin->stats.nfills++;
+        bin->stats.nrequests += nrequests;
+    }
+    mutex_unlock(&bin->lock);
+    return filled;
+}
+
+bool bin_dalloc_locked(bin_t *bin, szind_t ind, edata_t *slab, void *ptr, const char *who) {
+    const bin_info_t *info = &bin_infos[ind];
+    size_t diff = (size_t)((char *)ptr - (char *)slab->addr);
+    unsigned idx = (unsigned)(((uint64_t)diff * info->div_magic) >> 32);
+    if (UNLIKELY(diff >= info->slab_size || (size_t)idx * info->reg_size != diff)) {
+        al_fatal("%s: invalid pointer %p (not the start of an allocation)\n", who, ptr);
+    }
+    if (UNLIKELY(bitmap_is_free(&slab->bitmap, idx))) {
+        al_fatal("%s: double free of pointer %p\n", who, ptr);
+    }
+    bitmap_set_free(&slab->bitmap, idx);
+    slab->nfree++;
+    if (config_stats) {
+        bin->stats.ndalloc++;
+        bin->stats.curregs--;
+    }
+    if (slab == bin->slabcur) return false; /* keep the current slab even when unused */
+    if (slab->nfree == info->nregs) {
+        if (info->nregs > 1) {
+            edata_list_remove(&bin->nonfull, slab);
+            bin->stats.nonfull_slabs--;
+        }
+        bin->stats.curslabs--;
+        return true;
+    }
+    if (slab->nfree == 1) { /* was full: track it again */
+        edata_list_append(&bin->nonfull, slab);
+        bin->stats.nonfull_slabs++;
+    }
+    return false;
+}
+
+void bin_stats_read(bin_t *bin, bin_stats_t *out) {
+    mutex_lock(&bin->lock);
+    *out = bin->stats;
+    mutex_unlock(&bin->lock);
+}
+
+void bin_prefork(bin_t *bin) { mutex_prefork(&bin->lock); }
+void bin_postfork_parent(bin_t *bin) { mutex_postfork_parent(&bin->lock); }
+void bin_postfork_child(bin_t *bin) { mutex_postfork_child(&bin->lock); }

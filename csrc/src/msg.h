@@ -1,0 +1,26 @@
+/*
+ * msg.h -- diagnostics without allocation.
+ *
+ * Owns: a tiny formatter (al_snprintf: %s %c %d %u %ld %lu %zu %zd %x %zx %p %%) that never
+ * calls malloc, the arenalloc_malloc_message hook, and the fatal-error path. Every message the
+ * allocator prints starts with "<arenalloc>: ".
+ */
+#ifndef AL_MSG_H
+#define AL_MSG_H
+
+#include <stdarg.h>
+#include "internal.h"
+
+size_t al_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+size_t al_snprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes "<arenalloc>: " + the formatted text through the message hook. */
+void al_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints like al_printf, then aborts. */
+void al_fatal(const char *fmt, ...) COLD __attribute__((noreturn, format(printf, 1, 2)));
+/* Writes raw text through the message hook. */
+void al_write(const char *s);
+
+extern void (*arenalloc_malloc_message)(void *cbopaque, const char *s);
+
+#endif

@@ -1,0 +1,146 @@
+#include "tcache.h"
+
+#include "base.h"
+#include "mutex.h"
+
+unsigned tcache_nbins;
+size_t tcache_maxclass = TCACHE_MAXCLASS_DEFAULT;
+
+static unsigned capacity[TCACHE_NBINS_MAX];
+static size_t nslots_total;
+
+/* Stack memory of exited threads, reused by new ones (all blocks have nslots_total slots). */
+static mutex_t pool_lock;
+static void **pool;
+
+bool tcache_boot(void) {
+    if (mutex_init(&pool_lock)) return true;
+    szind_t max_ind = sz_size2index(tcache_maxclass);
+    tcache_nbins = max_ind + 1 < TCACHE_NBINS_MAX ? max_ind + 1 : TCACHE_NBINS_MAX;
+    nslots_total = 0;
+    for (szind_t i = 0; i < tcache_nbins; i++) {
+        /* jemalloc's defaults: twice the regions of a slab, clamped to [20, 200]; 20 for large. */
+        unsigned c = i < SC_NBINS ? bin_infos[i].nregs * 2 : 20;
+        c = c < 20 ? 20 : c > 200 ? 200 : c;
+        capacity[i] = c;
+        nslots_total += c;
+    }
+    return false;
+}
+
+bool tcache_init(tcache_t *t, arena_t *arena) {
+    memset(t, 0, sizeof(*t));
+    t->arena = arena;
+    mutex_lock(&pool_lock);
+    void **slots = pool;
+    if (slots != NULL) pool = (void **)slots[0];
+    mutex_unlock(&pool_lock);
+    if (slots == NULL) slots = base_alloc(nslots_total * sizeof(void *), CACHELINE);
+    if (slots == NULL) return true;
+    t->slots = slots;
+    for (szind_t i = 0; i < tcache_nbins; i++) {
+        cache_bin_init(&t->bins[i], slots, capacity[i]);
+        slots += capacity[i];
+        t->lg_fill_div[i] = 1;
+    }
+    return false;
+}
+
+void tcache_destroy(tcache_t *t) {
+    if (t->slots == NULL) return;
+    tcache_flush_all(t);
+    mutex_lock(&pool_lock);
+    t->slots[0] = (void *)pool;
+    pool = t->slots;
+    mutex_unlock(&pool_lock);
+    memset(t->bins, 0, sizeof(t->bins));
+    t->slots = NULL;
+}
+
+uint64_t tcache_bin_nrequests(const cache_bin_t *bin) {
+    return bin->nflow + bin->npush - cache_bin_ncached(bin);
+}
+
+/* Requests served since the last report, to be credited to the arena's stats. */
+static uint64_t take_nrequests(tcache_t *t, szind_t ind) {
+    uint64_t now = tcache_bin_nrequests(&t->bins[ind]);
+    uint64_t delta = now - t->nrequests_reported[ind];
+    t->nrequests_reported[ind] = now;
+    return delta;
+}
+
+void *tcache_alloc_hard(tcache_t *t, szind_t ind, size_t usize) {
+    cache_bin_t *bin = &t->bins[ind];
+    void *ret;
+    if (cache_bin_pop(bin, &ret)) return ret;
+    if (ind >= SC_NBINS) { /* large classes are not prefilled */
+        return arena_malloc(t->arena, ind, usize, PAGE, false);
+    }
+    unsigned n = bin->ncached_max >> t->lg_fill_div[ind];
+    if (n == 0) n = 1;
+    /* Fill into the bottom of the (empty) stack, then pop as usual. */
+    void **bottom = cache_bin_bottom(bin);
+    unsigned got = arena_fill_small(t->arena, ind, bottom - n, n, take_nrequests(t, ind));
+    if (got == 0) return NULL;
+    if (got < n) memmove(bottom - got, bottom - n, got * sizeof(void *));
+    bin->head = bottom - got;
+    bin->nflow += got;
+    t->refilled[ind] = true;
+    cache_bin_pop(bin, &ret);
+    return ret;
+}
+
+void tcache_bin_flush(tcache_t *t, szind_t ind, unsigned keep, const char *who) {
+    cache_bin_t *bin = &t->bins[ind];
+    unsigned ncached = cache_bin_ncached(bin);
+    if (ncached <= keep) return;
+    unsigned nflush = ncached - keep;
+    void **bottom = cache_bin_bottom(bin);
+    unsigned low_water = cache_bin_low_water(bin);
+    /* The oldest items sit at the bottom: flush them, slide the newest down. */
+    arena_dalloc_batch(t->arena, ind, bottom - nflush, nflush, take_nrequests(t, ind), who);
+    memmove(bin->head + nflush, bin->head, keep * sizeof(void *));
+    bin->head += nflush;
+    bin->nflow -= nflush;
+    if (low_water > keep) low_water = keep;
+    bin->low_water = cache_bin_lo(bottom - low_water);
+}
+
+void tcache_dalloc_hard(tcache_t *t, szind_t ind, void *ptr, const char *who) {
+    cache_bin_t *bin = &t->bins[ind];
+    if (cache_bin_push(bin, ptr)) return;
+    tcache_bin_flush(t, ind, bin->ncached_max / 2, who);
+    bool pushed = cache_bin_push(bin, ptr);
+    al_assert(pushed);
+    (void)pushed;
+}
+
+void tcache_flush_all(tcache_t *t) {
+    for (szind_t i = 0; i < tcache_nbins; i++) {
+        tcache_bin_flush(t, i, 0, "free() (thread cache flush)");
+    }
+}
+
+void tcache_gc_step(tcache_t *t) {
+    if (t->slots == NULL || tcache_nbins == 0) return;
+    szind_t ind = t->gc_next;
+    t->gc_next = (ind + 1) % tcache_nbins;
+    cache_bin_t *bin = &t->bins[ind];
+    unsigned low_water = cache_bin_low_water(bin);
+    if (low_water > 0) {
+        unsigned nflush = low_water - low_water / 4;
+        tcache_bin_flush(t, ind, cache_bin_ncached(bin) - nflush, "free() (thread cache GC)");
+        /* Filled more than was used: bring less next time. */
+        if (ind < SC_NBINS && (bin->ncached_max >> (t->lg_fill_div[ind] + 1)) >= 1) {
+            t->lg_fill_div[ind]++;
+        }
+    } else if (t->refilled[ind] && t->lg_fill_div[ind] > 1) {
+        t->lg_fill_div[ind]--; /* ran dry: bring more next time */
+    }
+    t->refilled[ind] = false;
+    cache_bin_reset_low_water(bin);
+}
+
+void tcache_prefork(void) { mutex_prefork(&pool_lock); }
+void tcache_postfork_parent(void) { mutex_postfork_parent(&pool_lock); }
+void tcache_postfork_child(void) { mutex_postfork_child(&pool_lock); }
