@@ -15,7 +15,8 @@
 
 #include "internal.h"
 
-typedef unsigned szind_t;
+/* A size-class index; word-sized so fast paths need no zero-extension. */
+typedef size_t szind_t;
 
 #define SC_NTINY 1
 #define SC_NBINS 36

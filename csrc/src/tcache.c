@@ -71,7 +71,7 @@ static uint64_t take_nrequests(tcache_t *t, szind_t ind) {
 
 void *tcache_alloc_hard(tcache_t *t, szind_t ind, size_t usize) {
     cache_bin_t *bin = &t->bins[ind];
-    void *ret;
+    void *ret = NULL;
     if (cache_bin_pop(bin, &ret)) return ret;
     if (ind >= SC_NBINS) { /* large classes are not prefilled */
         return arena_malloc(t->arena, ind, usize, PAGE, false);
