@@ -318,8 +318,6 @@ void *al_realloc(void *ptr, size_t size) {
 }
 
 static int memalign_common(void **memptr, size_t alignment, size_t size) {
-    size_t usize = sz_sa2u(size ? size : 1, alignment);
-    if (UNLIKELY(usize == 0)) return ENOMEM;
     void *ret = alloc_slow(size, MALLOCX_LG_ALIGN(lg_floor(alignment)));
     if (ret == NULL) return ENOMEM;
     *memptr = ret;
