@@ -89,10 +89,7 @@ static COLD bool malloc_init_hard(void) {
     initializing_here = true;
     bool err = platform_boot();
     if (err) al_printf("unsupported page size (built for %zu bytes)\n", PAGE);
-    if (!err) {
-        sz_boot();
-        err = base_boot() || arena_boot() || tcache_boot() || tsd_boot();
-    }
+    if (!err) err = base_boot() || arena_boot() || tcache_boot() || tsd_boot();
     /* Last: pthread_atfork may allocate, which re-enters here and finds the rest booted. */
     if (!err) err = pthread_atfork(prefork, postfork_parent, postfork_child) != 0;
     if (!err) __atomic_store_n(&malloc_initialized, true, __ATOMIC_RELEASE);

@@ -7,8 +7,7 @@
  * class is 2^62 + 3*2^60.
  *
  * Invariants: sz_index2size(sz_size2index(s)) >= s, and it is the smallest class that is;
- * sz_size2index(sz_index2size(i)) == i. Tables are filled by sz_boot() and are all-zero before,
- * which the fast paths tolerate (class 0 with an empty cache bin: the slow path runs).
+ * sz_size2index(sz_index2size(i)) == i. The tables are compile-time constants.
  */
 #ifndef AL_SZ_H
 #define AL_SZ_H
@@ -37,11 +36,9 @@ typedef struct bin_info_s {
     uint32_t div_magic;   /* ceil(2^32 / reg_size): offset / reg_size == offset * magic >> 32 */
 } bin_info_t;
 
-extern size_t sz_index2size_tab[SC_NSIZES];
-extern uint8_t sz_size2index_tab[(SC_LOOKUP_MAXCLASS >> 3) + 1];
-extern bin_info_t bin_infos[SC_NBINS];
-
-void sz_boot(void);
+extern const size_t sz_index2size_tab[SC_NSIZES];
+extern const uint8_t sz_size2index_tab[(SC_LOOKUP_MAXCLASS >> 3) + 1];
+extern const bin_info_t bin_infos[SC_NBINS];
 
 /* Computes the class of size (no tables). size 0 maps to class 0; size > max: SC_NSIZES. */
 szind_t sz_size2index_compute(size_t size);
