@@ -84,7 +84,7 @@ unsigned arena_fill_small(arena_t *arena, szind_t ind, void **dst, unsigned n,
     return bin_fill(&arena->bins[ind], &arena->pac, ind, dst, n, nrequests);
 }
 
-static arena_t *owner(edata_t *e) { return __atomic_load_n(&arenas[e->arena_ind], __ATOMIC_ACQUIRE); }
+static arena_t *owner(edata_t *e) { return __atomic_load_n(&arenas[edata_arena_ind(e)], __ATOMIC_ACQUIRE); }
 
 void arena_dalloc(edata_t *e, void *ptr, szind_t ind, const char *who) {
     arena_t *a = owner(e);
@@ -126,13 +126,13 @@ void arena_dalloc_batch(arena_t *stats_arena, szind_t ind, void **ptrs, unsigned
     edata_t *empty[n > 0 ? n : 1];
     for (unsigned done = 0, start = 0; done < n;) {
         while (edatas[start] == NULL) start++;
-        unsigned ai = edatas[start]->arena_ind;
+        unsigned ai = edata_arena_ind(edatas[start]);
         arena_t *a = owner(edatas[start]);
         bin_t *bin = &a->bins[ind];
         unsigned nempty = 0;
         mutex_lock(&bin->lock);
         for (unsigned i = start; i < n; i++) {
-            if (edatas[i] == NULL || edatas[i]->arena_ind != ai) continue;
+            if (edatas[i] == NULL || edata_arena_ind(edatas[i]) != ai) continue;
             if (bin_dalloc_locked(bin, ind, edatas[i], ptrs[i], who)) empty[nempty++] = edatas[i];
             edatas[i] = NULL;
             done++;

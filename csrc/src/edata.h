@@ -26,10 +26,13 @@ typedef enum {
 
 typedef struct edata_s edata_t;
 struct edata_s {
+    /* Read without the owner's lock by neighbours probing for coalescing: atomic accessors,
+     * and never cleared in bulk (edata_reset keeps them). */
+    unsigned arena_ind; /* owning arena (immutable once owned) */
+    uint8_t state;      /* extent_state_t */
+    /* The rest belongs to the owner's lock. */
     void *addr;
     size_t size;        /* bytes, a page multiple */
-    unsigned arena_ind; /* owning arena (immutable once owned) */
-    uint8_t state;      /* extent_state_t, atomic */
     uint8_t szind;      /* size class while active; SC_NSIZES otherwise */
     bool slab;          /* active and holding small regions */
     bool zeroed;        /* every byte is known to be zero */
@@ -47,6 +50,13 @@ static inline extent_state_t edata_state(const edata_t *e) {
 }
 static inline void edata_state_set(edata_t *e, extent_state_t s) {
     __atomic_store_n(&e->state, (uint8_t)s, __ATOMIC_RELAXED);
+}
+static inline unsigned edata_arena_ind(const edata_t *e) {
+    return __atomic_load_n(&e->arena_ind, __ATOMIC_RELAXED);
+}
+/* Clears every field but the owner and the state. */
+static inline void edata_reset(edata_t *e) {
+    memset(&e->addr, 0, sizeof(*e) - offsetof(edata_t, addr));
 }
 static inline void *edata_end(const edata_t *e) { return (char *)e->addr + e->size; }
 static inline void *edata_last_page(const edata_t *e) { return (char *)e->addr + e->size - PAGE; }

@@ -27,8 +27,8 @@ static edata_t *edata_get_locked(pac_t *pac) {
         e = base_alloc(sizeof(edata_t), CACHELINE);
         if (e == NULL) return NULL;
     }
-    memset(e, 0, sizeof(*e));
-    e->arena_ind = pac->ind;
+    edata_reset(e);
+    __atomic_store_n(&e->arena_ind, pac->ind, __ATOMIC_RELAXED);
     e->szind = SC_NSIZES;
     e->sn = pac->next_sn++;
     return e;
@@ -78,7 +78,7 @@ static edata_t *free_neighbour(pac_t *pac, void *probe, void *addr, bool before,
                                extent_state_t state) {
     emap_entry_t entry = emap_lookup(probe);
     edata_t *n = emap_entry_edata(entry);
-    if (n == NULL || emap_entry_szind1(entry) != 0 || n->arena_ind != pac->ind ||
+    if (n == NULL || emap_entry_szind1(entry) != 0 || edata_arena_ind(n) != pac->ind ||
         edata_state(n) != state) {
         return NULL;
     }
