@@ -55,8 +55,8 @@ static ALWAYS_INLINE bool emap_entry_slab(emap_entry_t e) { return (e & EMAP_SLA
 bool emap_prepare(void *addr, size_t size);
 /* Maps an active extent: all pages of a slab, the first page of a large extent. */
 void emap_register_active(edata_t *e, szind_t szind, bool slab);
-/* Maps the boundary pages of a free extent (size class none) after clearing what an active
- * registration of [addr, addr+size) wrote. */
+/* Maps the boundary pages of a free extent (size class none). The caller has cleared what an
+ * active registration of the range wrote (emap_clear). */
 void emap_register_free(edata_t *e);
 /* Clears every page entry of e that any registration could have written. */
 void emap_clear(edata_t *e);

@@ -67,7 +67,7 @@ static ALWAYS_INLINE size_t sz_s2u(size_t size) {
 }
 
 /*
- * Usable size for size bytes aligned to alignment (a power of two), or 0 if too large.
+ * Usable size for size (>= 1) bytes aligned to alignment (a power of two), or 0 if too large.
  * Small regions sit at multiples of their size in page-aligned slabs, so a small class whose
  * size is a multiple of alignment is aligned; such a class exists for every alignment <= PAGE.
  */
