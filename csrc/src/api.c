@@ -5,7 +5,8 @@
  *
  * Call tree:
  *   malloc(size)
- *     size <= 4 KiB, allocated + usize < next_event, cache bin not empty  -> pop   (fast)
+ *     size <= 4 KiB, cache bin not empty -> pop, count the bytes             (fast)
+ *       countdown went negative -> alloc_events (GC step) and return the popped object
  *     else alloc_slow(size, 0)
  *       init if needed -> tsd_fetch -> class of (size, alignment)
  *       cacheable class and cache usable -> tcache_alloc_hard (fill from the arena on a miss)
@@ -168,7 +169,8 @@ static NOINLINE void *alloc_slow(size_t size, int flags) {
     if (UNLIKELY(ret == NULL)) return oom();
     if (!zero) debug_junk(ret, usize, JUNK_ALLOC);
     tsd->thread_allocated += usize;
-    if (tsd->thread_allocated >= tsd->next_event) tsd_events(tsd);
+    tsd->event_countdown -= (int64_t)usize;
+    if (tsd->event_countdown < 0) tsd_events(tsd);
     return ret;
 }
 
@@ -201,19 +203,22 @@ static NOINLINE void dalloc_slow(void *ptr, int flags, const char *who) {
 
 /* ---- fast paths ---- */
 
+/* The countdown ran out on the fast path: run the events, then hand out ret. */
+static NOINLINE void *alloc_events(tsd_t *tsd, void *ret) {
+    tsd_events(tsd);
+    return ret;
+}
+
 static ALWAYS_INLINE void *malloc_fast(size_t size) {
     if (UNLIKELY(size > SC_LOOKUP_MAXCLASS)) return alloc_slow(size, 0);
-    szind_t ind = sz_size2index_lookup(size);
-    size_t usize = sz_index2size(ind);
     tsd_t *tsd = tsd_get();
-    uint64_t allocated = tsd->thread_allocated + usize;
+    cache_bin_t *bin = &tsd->tcache.bins[sz_size2index_lookup(size)];
     void *ret;
-    if (UNLIKELY(allocated >= tsd->next_event) ||
-        UNLIKELY(!cache_bin_pop(&tsd->tcache.bins[ind], &ret))) {
-        return alloc_slow(size, 0);
-    }
-    tsd->thread_allocated = allocated;
+    if (UNLIKELY(!cache_bin_pop(bin, &ret))) return alloc_slow(size, 0);
+    size_t usize = bin->usize;
     debug_junk(ret, usize, JUNK_ALLOC);
+    tsd->thread_allocated += usize;
+    if (UNLIKELY((tsd->event_countdown -= (int64_t)usize) < 0)) return alloc_events(tsd, ret);
     return ret;
 }
 

@@ -24,13 +24,15 @@ typedef struct cache_bin_s {
     void **head;
     uint16_t low_water, full, empty, ncached_max;
     uint64_t npush; /* stats: pushes on any path (frees into the cache) */
-    uint64_t nflow; /* stats: items filled in minus items flushed out (mod 2^64) */
+    size_t usize;   /* the class's usable size, next to the stack the fast path touches */
 } cache_bin_t;
 
 static inline uint16_t cache_bin_lo(void **p) { return (uint16_t)(uintptr_t)p; }
 
 /* Sets bin up over slots[0, capacity). */
-static inline void cache_bin_init(cache_bin_t *bin, void **slots, unsigned capacity) {
+static inline void cache_bin_init(cache_bin_t *bin, void **slots, unsigned capacity,
+                                  size_t usize) {
+    bin->usize = usize;
     bin->head = slots + capacity;
     bin->empty = bin->low_water = cache_bin_lo(slots + capacity);
     bin->full = cache_bin_lo(slots);

@@ -39,7 +39,7 @@ bool tcache_init(tcache_t *t, arena_t *arena) {
     if (slots == NULL) return true;
     t->slots = slots;
     for (szind_t i = 0; i < tcache_nbins; i++) {
-        cache_bin_init(&t->bins[i], slots, capacity[i]);
+        cache_bin_init(&t->bins[i], slots, capacity[i], sz_index2size(i));
         slots += capacity[i];
         t->lg_fill_div[i] = 1;
     }
@@ -57,13 +57,14 @@ void tcache_destroy(tcache_t *t) {
     t->slots = NULL;
 }
 
-uint64_t tcache_bin_nrequests(const cache_bin_t *bin) {
-    return bin->nflow + bin->npush - cache_bin_ncached(bin);
+uint64_t tcache_bin_nrequests(const tcache_t *t, szind_t ind) {
+    const cache_bin_t *bin = &t->bins[ind];
+    return t->nflow[ind] + bin->npush - cache_bin_ncached(bin);
 }
 
 /* Requests served since the last report, to be credited to the arena's stats. */
 static uint64_t take_nrequests(tcache_t *t, szind_t ind) {
-    uint64_t now = tcache_bin_nrequests(&t->bins[ind]);
+    uint64_t now = tcache_bin_nrequests(t, ind);
     uint64_t delta = now - t->nrequests_reported[ind];
     t->nrequests_reported[ind] = now;
     return delta;
@@ -84,7 +85,7 @@ void *tcache_alloc_hard(tcache_t *t, szind_t ind, size_t usize) {
     if (got == 0) return NULL;
     if (got < n) memmove(bottom - got, bottom - n, got * sizeof(void *));
     bin->head = bottom - got;
-    bin->nflow += got;
+    t->nflow[ind] += got;
     t->refilled[ind] = true;
     cache_bin_pop(bin, &ret);
     return ret;
@@ -101,7 +102,7 @@ void tcache_bin_flush(tcache_t *t, szind_t ind, unsigned keep, const char *who) 
     arena_dalloc_batch(t->arena, ind, bottom - nflush, nflush, take_nrequests(t, ind), who);
     memmove(bin->head + nflush, bin->head, keep * sizeof(void *));
     bin->head += nflush;
-    bin->nflow -= nflush;
+    t->nflow[ind] -= nflush;
     if (low_water > keep) low_water = keep;
     bin->low_water = cache_bin_lo(bottom - low_water);
 }

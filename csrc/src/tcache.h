@@ -27,6 +27,7 @@ typedef struct tcache_s {
     void **slots;    /* stack memory of all bins (recycled through a pool) */
     unsigned gc_next;
     uint8_t lg_fill_div[TCACHE_NBINS_MAX];
+    uint64_t nflow[TCACHE_NBINS_MAX]; /* stats: items filled in minus items flushed (mod 2^64) */
     bool refilled[TCACHE_NBINS_MAX];
     uint64_t nrequests_reported[TCACHE_NBINS_MAX];
 } tcache_t;
@@ -51,7 +52,7 @@ void tcache_flush_all(tcache_t *t);
 void tcache_gc_step(tcache_t *t);
 
 /* Allocation requests served by bin ind so far (pops), for statistics. */
-uint64_t tcache_bin_nrequests(const cache_bin_t *bin);
+uint64_t tcache_bin_nrequests(const tcache_t *t, szind_t ind);
 
 void tcache_prefork(void);
 void tcache_postfork_parent(void);

@@ -53,7 +53,7 @@ tsd_t *tsd_fetch_slow(tsd_t *tsd) {
     tcache_init(&tsd->tcache, tsd->arena); /* on OOM the thread runs without a cache */
     pthread_setspecific(exit_key, tsd);
     registry_add(tsd);
-    tsd->next_event = tsd->thread_allocated + TCACHE_GC_INCR_BYTES;
+    tsd->event_countdown = TCACHE_GC_INCR_BYTES;
     tsd->state = TSD_NOMINAL;
     tsd->reentrancy--;
     return tsd;
@@ -61,9 +61,9 @@ tsd_t *tsd_fetch_slow(tsd_t *tsd) {
 
 void tsd_events(tsd_t *tsd) {
     if (tsd->state != TSD_NOMINAL) return;
-    if (tsd->thread_allocated >= tsd->next_event) {
+    if (tsd->event_countdown < 0) {
         tcache_gc_step(&tsd->tcache);
-        tsd->next_event = tsd->thread_allocated + TCACHE_GC_INCR_BYTES;
+        tsd->event_countdown = TCACHE_GC_INCR_BYTES;
     }
 }
 

@@ -7,8 +7,9 @@
  * path, which calls tsd_fetch_slow) -> NOMINAL -> PURGATORY once the thread-exit destructor has
  * flushed the cache (later calls from other destructors go straight to the arena).
  *
- * Events: one compare on the malloc fast path, allocated + usize >= next_event, covers every
+ * Events: one test on the malloc fast path -- the byte countdown going negative -- covers every
  * periodic duty: the incremental tcache GC today, profiling samples and stats intervals later.
+ * The countdown is the distance to the nearest due event, so one subtraction serves them all.
  */
 #ifndef AL_TSD_H
 #define AL_TSD_H
@@ -21,7 +22,7 @@ typedef enum { TSD_UNINIT = 0, TSD_NOMINAL = 1, TSD_PURGATORY = 2 } tsd_state_t;
 typedef struct tsd_s tsd_t;
 struct tsd_s {
     uint64_t thread_allocated; /* bytes allocated by this thread (usable sizes) */
-    uint64_t next_event;       /* thread_allocated value at which the slow path runs events */
+    int64_t event_countdown;   /* bytes until the next event; < 0: run events (tsd_events) */
     tcache_t tcache;           /* bins first: the fast path's data */
     uint64_t thread_deallocated_slow; /* bytes freed without a cache push */
     arena_t *arena;
@@ -60,7 +61,7 @@ static inline arena_t *tsd_arena(const tsd_t *tsd) {
     return tsd->arena != NULL ? tsd->arena : arenas[0];
 }
 
-/* Runs the events due at this byte count and sets the next threshold. */
+/* Runs the events that are due and restarts the countdown. */
 void tsd_events(tsd_t *tsd);
 
 /* Calls f(tsd, arg) for every live thread, under the registry lock. */

@@ -40,7 +40,7 @@ static void exercise(void **slots, unsigned cap) {
     cache_bin_t bin;
     memset(&bin, 0xee, sizeof(bin));
     bin.npush = 0;
-    cache_bin_init(&bin, slots, cap);
+    cache_bin_init(&bin, slots, cap, 64);
     expect_ptr_eq(bin.head, slots + cap, "cap %u: empty head", cap);
     expect_u_eq(bin.ncached_max, cap, "");
     expect_u_eq(cache_bin_ncached(&bin), 0, "cap %u", cap);
@@ -92,7 +92,7 @@ TEST_END
 TEST_BEGIN(test_low_water) {
     void *slots[8];
     cache_bin_t bin;
-    cache_bin_init(&bin, slots, 8);
+    cache_bin_init(&bin, slots, 8, 64);
     for (unsigned k = 0; k < 5; k++) cache_bin_push(&bin, item(k));
     expect_u_eq(cache_bin_ncached(&bin), 5, "");
     expect_u_eq(cache_bin_low_water(&bin), 0, "low water since init: the bin started empty");
@@ -167,7 +167,7 @@ TEST_END
 /* Random operations against a model, at a given placement. */
 static void model_run(void **slots, unsigned cap, test_prng_t *prng, unsigned steps) {
     cache_bin_t bin;
-    cache_bin_init(&bin, slots, cap);
+    cache_bin_init(&bin, slots, cap, 64);
     void *model[256];
     unsigned n = 0, lw = 0, next = 0;
     for (unsigned s = 0; s < steps; s++) {

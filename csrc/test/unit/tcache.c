@@ -366,27 +366,27 @@ TEST_BEGIN(test_nrequests) {
     tcache_t *t = tcache_new(arena0);
     szind_t ind = 9;
     cache_bin_t *b = &t->bins[ind];
-    expect_u64_eq(tcache_bin_nrequests(b), 0, "");
+    expect_u64_eq(tcache_bin_nrequests(t, ind), 0, "");
     void *p[6];
     p[0] = tcache_alloc_hard(t, ind, 160);
-    expect_u64_eq(tcache_bin_nrequests(b), 1, "the pop after a fill counts");
+    expect_u64_eq(tcache_bin_nrequests(t, ind), 1, "the pop after a fill counts");
     for (int i = 1; i < 4; i++) p[i] = tcache_alloc_hard(t, ind, 160);
-    expect_u64_eq(tcache_bin_nrequests(b), 4, "pops count");
+    expect_u64_eq(tcache_bin_nrequests(t, ind), 4, "pops count");
     tcache_dalloc_hard(t, ind, p[3], "tcache test");
     tcache_dalloc_hard(t, ind, p[2], "tcache test");
-    expect_u64_eq(tcache_bin_nrequests(b), 4, "pushes do not count");
+    expect_u64_eq(tcache_bin_nrequests(t, ind), 4, "pushes do not count");
     p[2] = tcache_alloc_hard(t, ind, 160);
-    expect_u64_eq(tcache_bin_nrequests(b), 5, "");
+    expect_u64_eq(tcache_bin_nrequests(t, ind), 5, "");
     bin_stats_t s0 = bstats(arena0, ind);
     tcache_bin_flush(t, ind, 0, "tcache test");
-    expect_u64_eq(tcache_bin_nrequests(b), 5, "flushes do not count");
+    expect_u64_eq(tcache_bin_nrequests(t, ind), 5, "flushes do not count");
     /* The arena's bin is credited with the requests served so far (5: 4 + 1). */
     bin_stats_t s1 = bstats(arena0, ind);
     expect_u64_eq(s1.nrequests - s0.nrequests, 5, "requests credited on flush");
     /* Next fill credits nothing new; the one after the fill's pop credits it. */
     p[3] = tcache_alloc_hard(t, ind, 160);
     expect_u64_eq(bstats(arena0, ind).nrequests - s1.nrequests, 0, "");
-    expect_u64_eq(tcache_bin_nrequests(b), 6, "");
+    expect_u64_eq(tcache_bin_nrequests(t, ind), 6, "");
     tcache_dalloc_hard(t, ind, p[0], "tcache test");
     tcache_dalloc_hard(t, ind, p[1], "tcache test");
     tcache_dalloc_hard(t, ind, p[2], "tcache test");

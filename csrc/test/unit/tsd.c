@@ -305,7 +305,7 @@ static void *event_thread(void *arg) {
     arenalloc_free(p);
     tsd_t *tsd = tsd_get();
     expect_d_eq(tsd->state, TSD_NOMINAL, "");
-    expect_u64_eq(tsd->next_event - tsd->thread_allocated, TCACHE_GC_INCR_BYTES - 64,
+    expect_d64_eq(tsd->event_countdown, (int64_t)TCACHE_GC_INCR_BYTES - 64,
                   "the first event is due 64 KiB after setup");
     expect_u_eq(tsd->tcache.gc_next, 0, "");
     uint64_t start = tsd->thread_allocated;
@@ -317,8 +317,8 @@ static void *event_thread(void *arg) {
         if (tsd->tcache.gc_next != last) {
             steps++;
             last = tsd->tcache.gc_next;
-            expect_u64_gt(tsd->next_event, tsd->thread_allocated, "the threshold moved on");
-            expect_u64_le(tsd->next_event - tsd->thread_allocated, TCACHE_GC_INCR_BYTES, "");
+            expect_d64_gt(tsd->event_countdown, 0, "the countdown restarted");
+            expect_d64_le(tsd->event_countdown, (int64_t)TCACHE_GC_INCR_BYTES, "");
         }
     }
     expect_u64_eq(tsd->thread_allocated - start, 1 << 20, "usable bytes counted");
