@@ -206,6 +206,12 @@ int test_fork_run(void (*fn)(void *), void *arg, char *errbuf, size_t errcap, un
         return -1;
     }
     if (pid == 0) {
+        /* A top-level child leads a process group of its own, so that the parent can kill it
+         * together with anything it forked (a hung grandchild must not outlive the test, nor
+         * keep the stderr pipe open). Nested children stay in that group. */
+        if (!in_child) {
+            setpgid(0, 0);
+        }
         in_child = true;
         watchdog_armed = 0;
         alarm(0);
@@ -223,6 +229,12 @@ int test_fork_run(void (*fn)(void *), void *arg, char *errbuf, size_t errcap, un
         _exit(atomic_load(&cur_failures) == 0 ? 0 : 1);
     }
 
+    bool group = !in_child;
+    if (group) {
+        setpgid(pid, pid); /* also here: whichever of parent and child runs first */
+    }
+    /* Kill the child, and with it its whole process group when it leads one. */
+#define KILL_CHILD() (group ? kill(-pid, SIGKILL) : kill(pid, SIGKILL))
     double deadline = test_now() + (timeout_s ? timeout_s : 3600);
     size_t len = 0;
     bool killed = false;
@@ -231,7 +243,7 @@ int test_fork_run(void (*fn)(void *), void *arg, char *errbuf, size_t errcap, un
         for (;;) {
             double left = deadline_left(deadline);
             if (left <= 0) {
-                kill(pid, SIGKILL);
+                KILL_CHILD();
                 killed = true;
                 break;
             }
@@ -270,7 +282,7 @@ int test_fork_run(void (*fn)(void *), void *arg, char *errbuf, size_t errcap, un
         }
         if (w == 0) {
             if (deadline_left(deadline) <= 0) {
-                kill(pid, SIGKILL);
+                KILL_CHILD();
                 killed = true;
                 continue;
             }
@@ -278,6 +290,10 @@ int test_fork_run(void (*fn)(void *), void *arg, char *errbuf, size_t errcap, un
             nanosleep(&ts, NULL);
         }
     }
+    if (group) {
+        kill(-pid, SIGKILL); /* stragglers the child left behind, if any */
+    }
+#undef KILL_CHILD
     return status;
 }
 

@@ -11,6 +11,8 @@
 #   sqlite3   sqlite.sql on a fresh database file: 60k rows, indexes, joins, updates, VACUUM;
 #             also checks that the library is mapped into the sqlite3 process
 #   sort      GNU sort of 300k generated lines (big buffers, many small allocations)
+#   conf      MALLOC_CONF / ARENALLOC_MALLOC_CONF / malloc_conf read by the shared library; a bad
+#             pair is named on stderr, abort_conf:true aborts (a tiny C program built with $CC)
 #
 # Environment: PRELOAD_TIMEOUT (seconds per program run, default 300).
 
@@ -52,7 +54,7 @@ skip() { nskip=$((nskip + 1)); echo "$1: skipped: $2"; }
 show() { sed -e 's/^/    | /' "$1" | tail -n "${2:-20}"; }
 
 # Every run leaves the environment otherwise alone; MALLOC_CONF is set only where asked.
-unset MALLOC_CONF
+unset MALLOC_CONF ARENALLOC_MALLOC_CONF
 
 # ---- python3 ----
 run_python() { # name, MALLOC_CONF value or ""
@@ -67,7 +69,11 @@ run_python() { # name, MALLOC_CONF value or ""
     fi
     rc=$?
     echo "$out" >"$tmp/out"
-    if [ $rc -eq 0 ] && [ "$out" = "checksum: $expected" ]; then
+    if [ $rc -eq 0 ] && [ "$out" = "checksum: $expected" ] && grep -q '^<arenalloc>: ' "$tmp/err"; then
+        # The allocator complained (e.g. a MALLOC_CONF pair it does not know): not a clean run.
+        fail "$name" "arenalloc printed diagnostics"
+        show "$tmp/err"
+    elif [ $rc -eq 0 ] && [ "$out" = "checksum: $expected" ]; then
         pass "$name"
     else
         fail "$name" "exit $rc"
@@ -89,7 +95,7 @@ else
         expected=${expected#checksum: }
         run_python python3 ""
         run_python "python3 (MALLOC_CONF=tcache:false,narenas:1)" "tcache:false,narenas:1"
-        run_python "python3 (MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0)" "dirty_decay_ms:0,muzzy_decay_ms:0"
+        run_python "python3 (MALLOC_CONF=narenas:64,tcache_max:4096)" "narenas:64,tcache_max:4096"
         ;;
     *)
         fail python3 "the reference run without the preload failed (exit $rc)"
@@ -144,6 +150,75 @@ else
         fail sort "output differs under the preload"
     else
         pass sort
+    fi
+fi
+
+# ---- MALLOC_CONF through the shared library ----
+# A tiny C program under LD_PRELOAD: the environment variables are read and a bad pair is named
+# on stderr; abort_conf:true aborts. The same program linked against the library reads the
+# malloc_conf variable it defines (the library's weak reference finds the program's definition).
+cc=${CC:-cc}
+if ! command -v "$cc" >/dev/null 2>&1; then
+    skip conf "$cc not found"
+else
+    cat >"$tmp/conf.c" <<'CEOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef DEFINE_MALLOC_CONF
+const char *malloc_conf = "confirm_conf:true,narenas:3,from_symbol:1";
+#endif
+int main(void) {
+    char *p = malloc(100);
+    if (p == NULL) return 1;
+    strcpy(p, "conf ok");
+    puts(p);
+    free(p);
+    return 0;
+}
+CEOF
+    libdir=$(dirname "$lib")
+    if ! "$cc" -o "$tmp/conf-plain" "$tmp/conf.c" 2>"$tmp/err" ||
+        ! "$cc" -DDEFINE_MALLOC_CONF -o "$tmp/conf-linked" "$tmp/conf.c" -L"$libdir" -larenalloc \
+            -Wl,-rpath,"$libdir" 2>>"$tmp/err"; then
+        fail conf "cannot compile the test program"
+        show "$tmp/err"
+    else
+        # run_conf <name> <expected exit> <stderr substring> <command...>
+        run_conf() {
+            name=$1 want_rc=$2 want_err=$3
+            shift 3
+            # An inner shell, so that its report of a death by signal lands in err; no core file.
+            sh -c 'ulimit -c 0 2>/dev/null; "$@"; exit $?' sh "$@" >"$tmp/out" 2>"$tmp/err"
+            rc=$?
+            if [ $rc -ne "$want_rc" ]; then
+                fail "$name" "exit $rc, expected $want_rc"
+                show "$tmp/err"
+            elif ! grep -qF -- "$want_err" "$tmp/err"; then
+                fail "$name" "stderr lacks: $want_err"
+                show "$tmp/err"
+            elif [ "$want_rc" -eq 0 ] && [ "$(cat "$tmp/out")" != "conf ok" ]; then
+                fail "$name" "wrong output"
+                show "$tmp/out"
+            else
+                pass "$name"
+            fi
+        }
+        run_conf "conf (MALLOC_CONF bad pair, LD_PRELOAD)" 0 \
+            "<arenalloc>: Invalid conf pair: bogus_key:1" \
+            env MALLOC_CONF=narenas:2,bogus_key:1 LD_PRELOAD="$lib" "$tmp/conf-plain"
+        run_conf "conf (ARENALLOC_MALLOC_CONF, LD_PRELOAD)" 0 \
+            "<arenalloc>: Out-of-range conf value: narenas:0" \
+            env ARENALLOC_MALLOC_CONF=narenas:0 LD_PRELOAD="$lib" "$tmp/conf-plain"
+        run_conf "conf (abort_conf:true aborts, LD_PRELOAD)" 134 \
+            "<arenalloc>: Abort (abort_conf:true) on invalid conf value (see above)." \
+            env MALLOC_CONF=abort_conf:true,bogus_key:1 LD_PRELOAD="$lib" "$tmp/conf-plain"
+        run_conf "conf (malloc_conf defined by a linked program)" 0 \
+            "<arenalloc>: Invalid conf pair: from_symbol:1" \
+            "$tmp/conf-linked"
+        run_conf "conf (MALLOC_CONF after malloc_conf)" 0 \
+            '<arenalloc>: malloc_conf #4 (value of the environment variable MALLOC_CONF): "narenas:2"' \
+            env MALLOC_CONF=narenas:2 "$tmp/conf-linked"
     fi
 fi
 

@@ -227,7 +227,7 @@ TEST_BEGIN(test_producer_consumer) {
     enum { NPROD = 3, NCONS = 3 };
     q_init(&to_consumers);
     q_init(&back_to_producers);
-    deadline = test_now() + test_seconds();
+    deadline = test_now() + test_seconds() * 2 / 3;
     pthread_t prod[NPROD], cons[NCONS];
     uint64_t seed = test_seed();
     for (int i = 0; i < NCONS; i++) {
@@ -299,7 +299,7 @@ static void *swapper(void *arg) {
 
 TEST_BEGIN(test_all_to_all_frees) {
     enum { N = 6 };
-    deadline = test_now() + test_seconds() * 0.5;
+    deadline = test_now() + test_seconds() / 3;
     pthread_t t[N];
     for (int i = 0; i < N; i++) {
         test_thread_create(&t[i], swapper, (void *)(uintptr_t)(test_seed() + 7 * (uint64_t)i));
