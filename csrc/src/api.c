@@ -7,7 +7,7 @@
  *   malloc(size)
  *     size <= 4 KiB, cache bin not empty -> pop, count the bytes             (fast)
  *       countdown went negative -> alloc_events (GC step) and return the popped object
- *     else alloc_slow(size, 0)
+ *     else alloc_slow(size, 0, "malloc()")
  *       init if needed -> tsd_fetch -> class of (size, alignment)
  *       cacheable class and cache usable -> tcache_alloc_hard (fill from the arena on a miss)
  *       else arena_malloc (bin for small, large extent otherwise)
@@ -19,8 +19,14 @@
  *       half on overflow) or arena_dalloc
  *   sdallocx(ptr, size, 0): as free, with the class taken from size: no emap lookup.
  *
- * Errors: allocation failure returns NULL with errno ENOMEM and changes nothing; a pointer the
+ * Errors: allocation failure returns NULL with errno ENOMEM and changes nothing (with
+ * opt.xmalloc it aborts with "<arenalloc>: Error in <call>: out of memory"); a pointer the
  * extent map does not know aborts with "<arenalloc>: <call>: invalid pointer 0x...".
+ *
+ * Options (conf.h) are parsed first thing in malloc_init_hard. Where they act here: junk and
+ * zero filling (fast paths only in the debug build; otherwise alloc_events, which every
+ * allocation reaches when tsd_event_per_alloc is set), xmalloc (oom), zero_realloc (realloc),
+ * abort (failed initialization), stats_print (atexit).
  */
 #include "internal.h"
 
@@ -31,9 +37,12 @@
 #include "arena.h"
 #include "base.h"
 #include "cache_bin.h"
+#include "conf.h"
+#include "ctl.h"
 #include "emap.h"
 #include "msg.h"
 #include "platform.h"
+#include "stats.h"
 #include "sz.h"
 #include "tcache.h"
 #include "tsd.h"
@@ -54,13 +63,14 @@ static inline size_t usize_of(size_t size, size_t alignment) {
     return alignment ? sz_sa2u(size, alignment) : sz_s2u(size);
 }
 
-/* ---- debug aids: compiled out unless config_debug ---- */
+/* ---- junk and zero filling (opt.junk, opt.zero; conf.h says exactly where they apply) ---- */
 
 #define JUNK_ALLOC 0xa5
 #define JUNK_FREE 0x5a
 
-static inline void debug_junk(void *ptr, size_t usize, int byte) {
-    if (config_debug) memset(ptr, byte, usize);
+/* On the fast paths: compiled out unless config_debug. */
+static ALWAYS_INLINE void fast_junk(void *ptr, size_t usize, bool enabled, int byte) {
+    if (config_debug && enabled) memset(ptr, byte, usize);
 }
 
 static inline void debug_check_not_cached(tsd_t *tsd, szind_t ind, void *ptr, const char *who) {
@@ -80,6 +90,20 @@ static void prefork(void);
 static void postfork_parent(void);
 static void postfork_child(void);
 
+/*
+ * stats_print:true -- the report at exit, with opt.stats_print_opts.
+ * TODO(lead): call malloc_stats_print directly once stats.c defines it. Until then this weak
+ * reference keeps the build going; in a static link it resolves only if the object that defines
+ * the function is linked in for another reason (in libarenalloc.so it always is).
+ */
+extern void arenalloc_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
+                                         const char *opts) __attribute__((weak));
+static void stats_print_atexit(void) {
+    if (arenalloc_malloc_stats_print != NULL) {
+        arenalloc_malloc_stats_print(NULL, NULL, opt_stats_print_opts);
+    }
+}
+
 static COLD bool malloc_init_hard(void) {
     if (initializing_here) return false; /* reentrant call from a libc function we called */
     pthread_mutex_lock(&init_lock);
@@ -88,11 +112,18 @@ static COLD bool malloc_init_hard(void) {
         return false;
     }
     initializing_here = true;
+    conf_boot(); /* first: everything below may read an option */
+    /* Fills the non-debug fast paths skip must see every allocation (conf.h, "junk and zero"). */
+    tsd_event_per_alloc = opt_zero || (!config_debug && opt_junk_alloc);
     bool err = platform_boot();
     if (err) al_printf("unsupported page size (built for %zu bytes)\n", PAGE);
     if (!err) err = base_boot() || arena_boot() || tcache_boot() || tsd_boot();
-    /* Last: pthread_atfork may allocate, which re-enters here and finds the rest booted. */
-    if (!err) err = pthread_atfork(prefork, postfork_parent, postfork_child) != 0;
+    /* Last: atexit may allocate, which re-enters here and finds the rest booted. */
+    if (!err && opt_stats_print && atexit(stats_print_atexit) != 0) {
+        al_printf("Error in atexit()\n"); /* no report at exit, but the allocator works */
+        if (opt_abort) abort();
+    }
+    if (err && opt_abort) al_fatal("initialization failed (abort:true)\n");
     if (!err) __atomic_store_n(&malloc_initialized, true, __ATOMIC_RELEASE);
     initializing_here = false;
     pthread_mutex_unlock(&init_lock);
@@ -107,9 +138,14 @@ static ALWAYS_INLINE bool malloc_init(void) {
 
 /* ---- fork: every lock in order in the parent, re-created in the child ---- */
 
+/* Whether the last prefork took every allocator lock (the allocator was booted by then). */
+static bool fork_locked_all;
+
 static void prefork(void) {
-    if (!__atomic_load_n(&malloc_initialized, __ATOMIC_ACQUIRE)) return;
-    pthread_mutex_lock(&init_lock);
+    pthread_mutex_lock(&init_lock); /* waits out an initialization in progress */
+    fork_locked_all = __atomic_load_n(&malloc_initialized, __ATOMIC_ACQUIRE);
+    if (!fork_locked_all) return;
+    ctl_prefork();
     arena_prefork();
     tsd_prefork();
     tcache_prefork();
@@ -117,46 +153,65 @@ static void prefork(void) {
 }
 
 static void postfork_parent(void) {
-    if (!__atomic_load_n(&malloc_initialized, __ATOMIC_ACQUIRE)) return;
-    base_postfork_parent();
-    tcache_postfork_parent();
-    tsd_postfork_parent();
-    arena_postfork_parent();
+    if (fork_locked_all) {
+        base_postfork_parent();
+        tcache_postfork_parent();
+        tsd_postfork_parent();
+        arena_postfork_parent();
+        ctl_postfork_parent();
+    }
     pthread_mutex_unlock(&init_lock);
 }
 
 static void postfork_child(void) {
-    if (!__atomic_load_n(&malloc_initialized, __ATOMIC_ACQUIRE)) return;
-    base_postfork_child();
-    tcache_postfork_child();
-    arena_postfork_child();
-    tsd_postfork_child();
-    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-    init_lock = fresh;
+    if (fork_locked_all) {
+        base_postfork_child();
+        tcache_postfork_child();
+        arena_postfork_child();
+        tsd_postfork_child();
+        ctl_postfork_child();
+    }
+    pthread_mutex_init(&init_lock, NULL);
+}
+
+/*
+ * The fork handlers are registered at load time, before main and before any thread exists, so
+ * a fork can never catch the one-time initialization half done: prefork waits for it on
+ * init_lock. (Initialization itself stays lazy, so MALLOC_CONF set before the first allocation
+ * counts.)
+ */
+__attribute__((constructor)) static void arenalloc_constructor(void) {
+    if (pthread_atfork(prefork, postfork_parent, postfork_child) != 0) {
+        al_printf("Error in pthread_atfork()\n");
+        if (opt_abort) abort();
+    }
 }
 
 /* ---- slow paths ---- */
 
-static COLD void *oom(void) {
+/* Allocation failure in call `who`: NULL and ENOMEM, or the end with opt.xmalloc. (The init
+ * makes sure the options are read when the process's first call fails before initializing.) */
+static COLD void *oom(const char *who) {
+    if (!malloc_init() && opt_xmalloc) al_fatal("Error in %s: out of memory\n", who);
     errno = ENOMEM;
     return NULL;
 }
 
-static NOINLINE void *alloc_slow(size_t size, int flags) {
-    if (UNLIKELY(malloc_init())) return oom();
+static NOINLINE void *alloc_slow(size_t size, int flags, const char *who) {
+    if (UNLIKELY(malloc_init())) return oom(who);
     tsd_t *tsd = tsd_fetch();
     if (size == 0) size = 1;
     size_t alignment = flags_alignment(flags);
     size_t usize = usize_of(size, alignment);
-    if (UNLIKELY(usize == 0)) return oom();
+    if (UNLIKELY(usize == 0)) return oom(who);
     szind_t ind = sz_size2index(usize);
-    bool zero = (flags & MALLOCX_ZERO) != 0;
+    bool zero = (flags & MALLOCX_ZERO) != 0 || opt_zero;
 
     arena_t *arena = tsd_arena(tsd);
     unsigned arena_bits = FLAGS_ARENA(flags);
     if (arena_bits != 0) {
         arena = arena_get(arena_bits - 1, true);
-        if (UNLIKELY(arena == NULL)) return oom();
+        if (UNLIKELY(arena == NULL)) return oom(who);
     }
     void *ret;
     if (tsd_tcache_usable(tsd) && FLAGS_TCACHE(flags) == 0 && arena_bits == 0 &&
@@ -166,8 +221,8 @@ static NOINLINE void *alloc_slow(size_t size, int flags) {
     } else {
         ret = arena_malloc(arena, ind, usize, alignment, zero);
     }
-    if (UNLIKELY(ret == NULL)) return oom();
-    if (!zero) debug_junk(ret, usize, JUNK_ALLOC);
+    if (UNLIKELY(ret == NULL)) return oom(who);
+    if (!zero && opt_junk_alloc) memset(ret, JUNK_ALLOC, usize);
     tsd->thread_allocated += usize;
     tsd->event_countdown -= (int64_t)usize;
     if (tsd->event_countdown < 0) tsd_events(tsd);
@@ -189,12 +244,11 @@ static NOINLINE void dalloc_slow(void *ptr, int flags, const char *who) {
     tsd_t *tsd = tsd_fetch();
     size_t usize = sz_index2size(ind);
     debug_check_not_cached(tsd, ind, ptr, who);
-    debug_junk(ptr, usize, JUNK_FREE);
+    if (UNLIKELY(ind >= SC_NBINS && ptr != e->addr)) al_fatal("%s: invalid pointer %p\n", who, ptr);
+    if (opt_junk_free) memset(ptr, JUNK_FREE, usize);
     if (tsd_tcache_usable(tsd) && FLAGS_TCACHE(flags) == 0 && ind < tcache_nbins) {
-        if (UNLIKELY(ind >= SC_NBINS && ptr != e->addr)) {
-            al_fatal("%s: invalid pointer %p\n", who, ptr);
-        }
-        tcache_dalloc_hard(&tsd->tcache, ind, ptr, who);
+        bool flushed = tcache_dalloc_hard(&tsd->tcache, ind, ptr, who);
+        if (config_stats && flushed) tsd_deallocated_refresh(tsd); /* see tsd.h */
     } else {
         arena_dalloc(e, ptr, ind, who);
         tsd->thread_deallocated_slow += usize;
@@ -203,22 +257,33 @@ static NOINLINE void dalloc_slow(void *ptr, int flags, const char *who) {
 
 /* ---- fast paths ---- */
 
-/* The countdown ran out on the fast path: run the events, then hand out ret. */
-static NOINLINE void *alloc_events(tsd_t *tsd, void *ret) {
+/*
+ * The countdown ran out on the fast path: fill ret if an option wants every allocation filled
+ * (the reason tsd_event_per_alloc is set: zero, or junk outside the debug build), run the
+ * events, then hand out ret.
+ */
+static NOINLINE void *alloc_events(void *ret, size_t usize) {
+    tsd_t *tsd = tsd_get(); /* fetched again: one argument register less on the fast path */
+    if (tsd_event_per_alloc) {
+        if (opt_zero) memset(ret, 0, usize);
+        else if (!config_debug && opt_junk_alloc) memset(ret, JUNK_ALLOC, usize);
+    }
     tsd_events(tsd);
     return ret;
 }
 
-static ALWAYS_INLINE void *malloc_fast(size_t size) {
-    if (UNLIKELY(size > SC_LOOKUP_MAXCLASS)) return alloc_slow(size, 0);
+static ALWAYS_INLINE void *malloc_fast(size_t size, const char *who) {
+    if (UNLIKELY(size > SC_LOOKUP_MAXCLASS)) return alloc_slow(size, 0, who);
     tsd_t *tsd = tsd_get();
     cache_bin_t *bin = &tsd->tcache.bins[sz_size2index_lookup(size)];
     void *ret;
-    if (UNLIKELY(!cache_bin_pop(bin, &ret))) return alloc_slow(size, 0);
+    if (UNLIKELY(!cache_bin_pop(bin, &ret))) return alloc_slow(size, 0, who);
     size_t usize = bin->usize;
-    debug_junk(ret, usize, JUNK_ALLOC);
+    fast_junk(ret, usize, opt_junk_alloc, JUNK_ALLOC);
     tsd->thread_allocated += usize;
-    if (UNLIKELY((tsd->event_countdown -= (int64_t)usize) < 0)) return alloc_events(tsd, ret);
+    if (UNLIKELY((tsd->event_countdown -= (int64_t)usize) < 0)) {
+        return alloc_events(ret, usize);
+    }
     return ret;
 }
 
@@ -230,7 +295,7 @@ static ALWAYS_INLINE bool dalloc_push(szind_t ind, void *ptr, const char *who) {
     debug_check_not_cached(tsd, ind, ptr, who);
     if (config_debug) {
         if (bin->head == NULL) return false; /* let the slow path validate and set up */
-        debug_junk(ptr, sz_index2size(ind), JUNK_FREE);
+        fast_junk(ptr, sz_index2size(ind), opt_junk_free, JUNK_FREE);
     }
     return cache_bin_push(bin, ptr);
 }
@@ -261,11 +326,23 @@ static ALWAYS_INLINE void sdalloc_fast(void *ptr, size_t size, int flags, const 
 /* ---- resizing ---- */
 
 static void *ralloc_move(void *ptr, size_t old_usize, size_t size, int flags, const char *who) {
-    void *ret = alloc_slow(size, flags);
+    void *ret = alloc_slow(size, flags, who);
     if (ret == NULL) return NULL;
     memcpy(ret, ptr, old_usize < size ? old_usize : size);
     dalloc_slow(ptr, flags & ~(MALLOCX_ZERO | 0x3f), who);
     return ret;
+}
+
+/* Resizes the large allocation ptr (extent e) to usize in place; the bytes it gains are zeroed
+ * or junk-filled as a new allocation's would be. True on failure (nothing changed). */
+static bool ralloc_large_in_place(edata_t *e, void *ptr, size_t old_usize, size_t usize,
+                                  int flags) {
+    bool zero = (flags & MALLOCX_ZERO) != 0 || opt_zero;
+    if (arena_ralloc_large_in_place(e, sz_size2index(usize), usize, zero)) return true;
+    if (!zero && opt_junk_alloc && usize > old_usize) {
+        memset((char *)ptr + old_usize, JUNK_ALLOC, usize - old_usize);
+    }
+    return false;
 }
 
 static void *ralloc_generic(void *ptr, size_t size, int flags, const char *who) {
@@ -276,13 +353,12 @@ static void *ralloc_generic(void *ptr, size_t size, int flags, const char *who) 
     if (size == 0) size = 1;
     size_t alignment = flags_alignment(flags);
     size_t usize = usize_of(size, alignment);
-    if (UNLIKELY(usize == 0)) return oom();
+    if (UNLIKELY(usize == 0)) return oom(who);
     bool aligned = alignment == 0 || ((uintptr_t)ptr & (alignment - 1)) == 0;
     if (usize == old_usize && aligned) return ptr;
     if (old_ind >= SC_NBINS && usize >= SC_LARGE_MINCLASS && aligned) {
         if (UNLIKELY(ptr != e->addr)) al_fatal("%s: invalid pointer %p\n", who, ptr);
-        if (!arena_ralloc_large_in_place(e, sz_size2index(usize), usize,
-                                         (flags & MALLOCX_ZERO) != 0)) {
+        if (!ralloc_large_in_place(e, ptr, old_usize, usize, flags)) {
             tsd_t *tsd = tsd_fetch();
             tsd->thread_allocated += usize;
             tsd->thread_deallocated_slow += old_usize;
@@ -294,52 +370,71 @@ static void *ralloc_generic(void *ptr, size_t size, int flags, const char *who) 
 
 /* ---- the API ---- */
 
-void *al_malloc(size_t size) { return malloc_fast(size); }
+void *al_malloc(size_t size) { return malloc_fast(size, "malloc()"); }
 
 void al_free(void *ptr) { free_fast(ptr, "free()"); }
 
 void *al_calloc(size_t num, size_t size) {
     size_t total;
-    if (UNLIKELY(__builtin_mul_overflow(num, size, &total))) return oom();
+    if (UNLIKELY(__builtin_mul_overflow(num, size, &total))) return oom("calloc()");
     if (LIKELY(total <= SC_LOOKUP_MAXCLASS)) {
-        void *ret = malloc_fast(total);
+        void *ret = malloc_fast(total, "calloc()");
         if (ret != NULL) memset(ret, 0, total);
         return ret;
     }
-    return alloc_slow(total, MALLOCX_ZERO);
+    return alloc_slow(total, MALLOCX_ZERO, "calloc()");
+}
+
+/* realloc(ptr, 0) with opt.zero_realloc alloc or abort. */
+static COLD void *realloc_zero(void *ptr) {
+    if (opt_zero_realloc_action == ZERO_REALLOC_ABORT) {
+        al_fatal("realloc(): size 0 with zero_realloc:abort (pointer %p)\n", ptr);
+    }
+    /* alloc: realloc(ptr, 1), past the thread cache for a true first fit (as jemalloc). */
+    return ralloc_generic(ptr, 1, MALLOCX_TCACHE_NONE, "realloc()");
 }
 
 void *al_realloc(void *ptr, size_t size) {
-    if (ptr == NULL) return malloc_fast(size);
-    if (size == 0) { /* opt.zero_realloc "free", jemalloc's default on Linux */
-        free_fast(ptr, "realloc()");
+    if (ptr == NULL) return malloc_fast(size, "realloc()");
+    if (size == 0) {
+        stats_zero_realloc_count();
+        if (UNLIKELY(opt_zero_realloc_action != ZERO_REALLOC_FREE)) return realloc_zero(ptr);
+        free_fast(ptr, "realloc()"); /* zero_realloc:free, jemalloc's default on Linux */
         return NULL;
     }
-    if (UNLIKELY(malloc_init())) return oom();
+    if (UNLIKELY(malloc_init())) return oom("realloc()");
     return ralloc_generic(ptr, size, 0, "realloc()");
 }
 
-static int memalign_common(void **memptr, size_t alignment, size_t size) {
-    void *ret = alloc_slow(size, MALLOCX_LG_ALIGN(lg_floor(alignment)));
+/* An alignment the call rejects: EINVAL, or the end with opt.xmalloc. */
+static COLD int bad_alignment(const char *who) {
+    if (!malloc_init() && opt_xmalloc) al_fatal("Error in %s: invalid alignment\n", who);
+    return EINVAL;
+}
+
+static int memalign_common(void **memptr, size_t alignment, size_t size, const char *who) {
+    void *ret = alloc_slow(size, MALLOCX_LG_ALIGN(lg_floor(alignment)), who);
     if (ret == NULL) return ENOMEM;
     *memptr = ret;
     return 0;
 }
 
 int al_posix_memalign(void **memptr, size_t alignment, size_t size) {
-    if (UNLIKELY(!IS_POW2(alignment) || alignment < sizeof(void *))) return EINVAL;
-    int saved = errno, err = memalign_common(memptr, alignment, size);
+    if (UNLIKELY(!IS_POW2(alignment) || alignment < sizeof(void *))) {
+        return bad_alignment("posix_memalign()");
+    }
+    int saved = errno, err = memalign_common(memptr, alignment, size, "posix_memalign()");
     errno = saved; /* posix_memalign reports through its return value only */
     return err;
 }
 
-void *al_aligned_alloc(size_t alignment, size_t size) {
+static void *aligned_alloc_common(size_t alignment, size_t size, const char *who) {
     if (UNLIKELY(!IS_POW2(alignment))) {
-        errno = EINVAL;
+        errno = bad_alignment(who);
         return NULL;
     }
     void *ret;
-    int err = memalign_common(&ret, alignment, size);
+    int err = memalign_common(&ret, alignment, size, who);
     if (err) {
         errno = err;
         return NULL;
@@ -347,14 +442,20 @@ void *al_aligned_alloc(size_t alignment, size_t size) {
     return ret;
 }
 
-void *al_memalign(size_t alignment, size_t size) { return al_aligned_alloc(alignment, size); }
+void *al_aligned_alloc(size_t alignment, size_t size) {
+    return aligned_alloc_common(alignment, size, "aligned_alloc()");
+}
 
-void *al_valloc(size_t size) { return al_aligned_alloc(PAGE, size); }
+void *al_memalign(size_t alignment, size_t size) {
+    return aligned_alloc_common(alignment, size, "memalign()");
+}
+
+void *al_valloc(size_t size) { return aligned_alloc_common(PAGE, size, "valloc()"); }
 
 void *al_pvalloc(size_t size) {
     size_t rounded = PAGE_CEILING(size ? size : 1);
-    if (rounded < size) return oom();
-    return al_aligned_alloc(PAGE, rounded);
+    if (rounded < size) return oom("pvalloc()");
+    return aligned_alloc_common(PAGE, rounded, "pvalloc()");
 }
 
 size_t al_malloc_usable_size(const void *ptr) {
@@ -363,12 +464,12 @@ size_t al_malloc_usable_size(const void *ptr) {
 }
 
 void *al_mallocx(size_t size, int flags) {
-    if (LIKELY(flags == 0)) return malloc_fast(size);
-    return alloc_slow(size, flags);
+    if (LIKELY(flags == 0)) return malloc_fast(size, "mallocx()");
+    return alloc_slow(size, flags, "mallocx()");
 }
 
 void *al_rallocx(void *ptr, size_t size, int flags) {
-    if (UNLIKELY(malloc_init())) return oom();
+    if (UNLIKELY(malloc_init())) return oom("rallocx()");
     return ralloc_generic(ptr, size, flags, "rallocx()");
 }
 
@@ -390,8 +491,7 @@ size_t al_xallocx(void *ptr, size_t size, size_t extra, int flags) {
         if (usize == 0) continue;
         if (usize < SC_LARGE_MINCLASS) usize = SC_LARGE_MINCLASS;
         if (usize == old_usize) return old_usize;
-        if (!arena_ralloc_large_in_place(e, sz_size2index(usize), usize,
-                                         (flags & MALLOCX_ZERO) != 0)) {
+        if (!ralloc_large_in_place(e, ptr, old_usize, usize, flags)) {
             tsd->thread_allocated += usize;
             tsd->thread_deallocated_slow += old_usize;
             return usize;
@@ -427,6 +527,24 @@ void al_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
     sdalloc_fast(ptr, size, flags, "free_aligned_sized()");
 }
 
+/* ---- mallctl (ctl.h): the allocator is initialized first, as jemalloc does ---- */
+
+int al_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) {
+    if (UNLIKELY(malloc_init())) return EAGAIN;
+    return ctl_byname(name, oldp, oldlenp, newp, newlen);
+}
+
+int al_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp) {
+    if (UNLIKELY(malloc_init())) return EAGAIN;
+    return ctl_nametomib(name, mibp, miblenp);
+}
+
+int al_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp,
+                    size_t newlen) {
+    if (UNLIKELY(malloc_init())) return EAGAIN;
+    return ctl_bymib(mib, miblen, oldp, oldlenp, newp, newlen);
+}
+
 /* ---- exported names ---- */
 
 #define ALIAS(name, target) \
@@ -435,7 +553,8 @@ void al_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
 #define EXPORT_ALL(X)                                                                         \
     X(malloc) X(calloc) X(realloc) X(free) X(posix_memalign) X(aligned_alloc) X(memalign)       \
     X(valloc) X(pvalloc) X(malloc_usable_size) X(mallocx) X(rallocx) X(xallocx) X(sallocx)      \
-    X(dallocx) X(sdallocx) X(nallocx) X(free_sized) X(free_aligned_sized)
+    X(dallocx) X(sdallocx) X(nallocx) X(free_sized) X(free_aligned_sized) X(mallctl)            \
+    X(mallctlnametomib) X(mallctlbymib)
 
 #define PREFIXED(n) ALIAS(arenalloc_##n, al_##n)
 EXPORT_ALL(PREFIXED)

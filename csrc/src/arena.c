@@ -7,6 +7,7 @@
 
 arena_t *arenas[ARENAS_MAX];
 unsigned narenas_auto;
+unsigned opt_narenas; /* 0 until arena_boot: "default" */
 
 static mutex_t arenas_lock;
 static unsigned next_auto; /* atomic round-robin cursor */
@@ -27,8 +28,12 @@ static arena_t *arena_new(unsigned ind) {
 bool arena_boot(void) {
     if (mutex_init(&arenas_lock)) return true;
     unsigned ncpus = platform_ncpus();
-    narenas_auto = ncpus == 1 ? 1 : 4 * ncpus;
-    if (narenas_auto > ARENAS_MAX) narenas_auto = ARENAS_MAX;
+    if (opt_narenas == 0) opt_narenas = ncpus == 1 ? 1 : 4 * ncpus; /* jemalloc's default */
+    narenas_auto = opt_narenas;
+    if (narenas_auto > ARENAS_MAX) {
+        narenas_auto = ARENAS_MAX;
+        al_printf("Reducing narenas to limit (%u)\n", narenas_auto);
+    }
     return arena_get(0, true) == NULL;
 }
 
@@ -119,6 +124,7 @@ void arena_dalloc_batch(arena_t *stats_arena, szind_t ind, void **ptrs, unsigned
         for (unsigned i = 0; i < n; i++) arena_dalloc(edatas[i], ptrs[i], ind, who);
         if (config_stats) {
             __atomic_fetch_add(&lstats(stats_arena, ind)->nrequests, nrequests, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&stats_arena->large_nflushes, 1, __ATOMIC_RELAXED);
         }
         return;
     }
@@ -193,7 +199,7 @@ void arena_postfork_child(void) {
         if (a == NULL) continue;
         pac_postfork_child(&a->pac);
         for (unsigned b = 0; b < SC_NBINS; b++) bin_postfork_child(&a->bins[b]);
-        a->nthreads = 0;
+        __atomic_store_n(&a->nthreads, 0, __ATOMIC_RELAXED);
     }
     mutex_postfork_child(&arenas_lock);
 }
