@@ -205,6 +205,26 @@ extern "C" {
         flags: core::ffi::c_int,
     );
     pub fn arenalloc_nallocx(size: usize, flags: core::ffi::c_int) -> usize;
+    pub fn arenalloc_mallctl(
+        name: *const core::ffi::c_char,
+        oldp: *mut core::ffi::c_void,
+        oldlenp: *mut usize,
+        newp: *mut core::ffi::c_void,
+        newlen: usize,
+    ) -> core::ffi::c_int;
+    pub fn arenalloc_mallctlnametomib(
+        name: *const core::ffi::c_char,
+        mibp: *mut usize,
+        miblenp: *mut usize,
+    ) -> core::ffi::c_int;
+    pub fn arenalloc_mallctlbymib(
+        mib: *const usize,
+        miblen: usize,
+        oldp: *mut core::ffi::c_void,
+        oldlenp: *mut usize,
+        newp: *mut core::ffi::c_void,
+        newlen: usize,
+    ) -> core::ffi::c_int;
     pub static mut arenalloc_malloc_message: ::core::option::Option<
         unsafe extern "C" fn(
             cbopaque: *mut core::ffi::c_void,

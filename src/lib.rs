@@ -29,8 +29,32 @@
 //!   uses it too.
 //! * `bindgen`: regenerate [`ffi`] from `csrc/include/arenalloc.h` (needs libclang).
 //!
-//! The environment variable `ARENALLOC_MALLOC_CONF`, set while building, bakes a configuration
-//! string (the `MALLOC_CONF` syntax) into the library.
+//! # Configuration
+//!
+//! jemalloc's configuration strings (`narenas:4,tcache_max:65536`; keys and defaults as in
+//! jemalloc 5.3, those arenalloc implements so far) are read once, at the first allocation, from
+//! these sources in order, a later one overriding an earlier one key by key:
+//!
+//! 1. `ARENALLOC_MALLOC_CONF` set in the environment *while building*: baked into the library;
+//! 2. the string the program exports as `arenalloc_malloc_conf` (below);
+//! 3. the environment variable `MALLOC_CONF` (the plain name, although the symbols are prefixed);
+//! 4. the environment variable `ARENALLOC_MALLOC_CONF`, an arenalloc-only override.
+//!
+//! A bad pair is reported on stderr (`<arenalloc>: Invalid conf pair: key:value`) and skipped;
+//! with `abort_conf:true` the process aborts instead.
+//!
+//! ```rust,no_run
+//! use std::ffi::c_char;
+//!
+//! #[global_allocator]
+//! static GLOBAL: arenalloc::Arenalloc = arenalloc::Arenalloc;
+//!
+//! #[export_name = "arenalloc_malloc_conf"]
+//! pub static ARENALLOC_MALLOC_CONF: Option<&'static c_char> =
+//!     Some(unsafe { &*(b"narenas:4,tcache_max:65536\0".as_ptr() as *const c_char) });
+//!
+//! fn main() {}
+//! ```
 //!
 //! # Raw API
 //!

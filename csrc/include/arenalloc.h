@@ -106,6 +106,19 @@ void arenalloc_dallocx(void *ptr, int flags);
 void arenalloc_sdallocx(void *ptr, size_t size, int flags);
 size_t arenalloc_nallocx(size_t size, int flags);
 
+/*
+ * The control and statistics namespace (jemalloc's mallctl): read a key's value through oldp /
+ * *oldlenp, write one from newp / newlen (NULL / 0 to skip either). Returns 0 or an errno value:
+ * ENOENT (no such key), EINVAL (size mismatch: a short read copies what fits and sets *oldlenp),
+ * EPERM (wrong direction), EFAULT, EAGAIN. Every key is listed in docs/mallctl.md.
+ */
+int arenalloc_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+/* Translates name into a MIB; *miblenp: capacity of mibp in, components written out (a partial
+ * MIB is legal; indexed components hold their number, so mibp[k] = i selects another index). */
+int arenalloc_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);
+int arenalloc_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                           void *newp, size_t newlen);
+
 /* Where diagnostics go (default: stderr). Must not allocate. */
 extern void (*arenalloc_malloc_message)(void *cbopaque, const char *s);
 
@@ -117,6 +130,9 @@ extern void (*arenalloc_malloc_message)(void *cbopaque, const char *s);
 #define dallocx arenalloc_dallocx
 #define sdallocx arenalloc_sdallocx
 #define nallocx arenalloc_nallocx
+#define mallctl arenalloc_mallctl
+#define mallctlnametomib arenalloc_mallctlnametomib
+#define mallctlbymib arenalloc_mallctlbymib
 #define malloc_message arenalloc_malloc_message
 #endif
 

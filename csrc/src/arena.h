@@ -30,13 +30,19 @@ typedef struct arena_s {
     pac_t pac;
     bin_t bins[SC_NBINS];
     arena_large_stats_t lstats[SC_NLARGE];
+    uint64_t large_nflushes; /* atomic: thread-cache flushes of large classes credited here */
 } arena_t;
 
 /* The arena table; entries are published with release stores and never removed. */
 extern arena_t *arenas[ARENAS_MAX];
 extern unsigned narenas_auto;
+/* Option narenas: automatic arenas wanted (0 = default: 4 per CPU, 1 on one CPU); arena_boot
+ * replaces 0 by the computed number. narenas_auto is it, capped at ARENAS_MAX. */
+extern unsigned opt_narenas;
 
 bool arena_boot(void);
+/* Arena indices in use are < arena_narenas() (arenas.narenas: the automatic ones for now). */
+static inline unsigned arena_narenas(void) { return narenas_auto; }
 /* Arena ind, created on demand when create is true (automatic indices only). */
 arena_t *arena_get(unsigned ind, bool create);
 /* The next automatic arena, round robin; counts the thread as bound to it. */

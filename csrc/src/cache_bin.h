@@ -14,6 +14,12 @@
  * A zeroed bin (uninitialized thread, or a disabled cache) has head == low_water == empty ==
  * full == 0: pop and push both fail at once and take the slow path, so no state test is needed
  * on the fast paths.
+ *
+ * Concurrency: a bin belongs to its thread, except that the stats merge (ctl's epoch) reads
+ * other threads' `head` to subtract the bytes sitting in caches from stats.allocated. So every
+ * store to head goes through cache_bin_head_store (a relaxed atomic store: a plain mov, no
+ * fence) and remote readers use cache_bin_ncached_remote; the owner reads head plainly. The
+ * other fields change only while no remote reader can look (see tsd.h, "registry").
  */
 #ifndef AL_CACHE_BIN_H
 #define AL_CACHE_BIN_H
@@ -29,11 +35,21 @@ typedef struct cache_bin_s {
 
 static inline uint16_t cache_bin_lo(void **p) { return (uint16_t)(uintptr_t)p; }
 
+/*
+ * The only way head is written (see "Concurrency" above). A relaxed store is a plain mov, but
+ * GCC will not fold an indexed address (tsd + 32 * ind) into an atomic store's operand and
+ * recomputes it; push and pop therefore materialize the bin's address once (cache_bin_pin),
+ * which makes them a little shorter than the plain-store version was.
+ */
+static ALWAYS_INLINE void cache_bin_head_store(cache_bin_t *bin, void **head) {
+    __atomic_store_n(&bin->head, head, __ATOMIC_RELAXED);
+}
+
 /* Sets bin up over slots[0, capacity). */
 static inline void cache_bin_init(cache_bin_t *bin, void **slots, unsigned capacity,
                                   size_t usize) {
     bin->usize = usize;
-    bin->head = slots + capacity;
+    cache_bin_head_store(bin, slots + capacity);
     bin->empty = bin->low_water = cache_bin_lo(slots + capacity);
     bin->full = cache_bin_lo(slots);
     bin->ncached_max = (uint16_t)capacity;
@@ -41,6 +57,15 @@ static inline void cache_bin_init(cache_bin_t *bin, void **slots, unsigned capac
 
 static inline unsigned cache_bin_ncached(const cache_bin_t *bin) {
     return (uint16_t)(bin->empty - cache_bin_lo(bin->head)) / sizeof(void *);
+}
+
+/*
+ * Items cached, read from another thread than the owner: head is loaded atomically; `empty`
+ * must be stable (the caller holds the lock that guards set-up and tear-down of the bin).
+ */
+static inline unsigned cache_bin_ncached_remote(const cache_bin_t *bin) {
+    void **head = __atomic_load_n(&bin->head, __ATOMIC_RELAXED);
+    return (uint16_t)(bin->empty - cache_bin_lo(head)) / sizeof(void *);
 }
 
 static inline unsigned cache_bin_low_water(const cache_bin_t *bin) {
@@ -56,24 +81,29 @@ static inline void **cache_bin_bottom(const cache_bin_t *bin) {
     return bin->head + cache_bin_ncached(bin);
 }
 
+/* Keeps bin's address in one register for the accesses that follow (an empty asm: no code). */
+#define cache_bin_pin(bin) __asm__("" : "+r"(bin))
+
 /* Pops the newest item; false if the bin is empty. One compare on the common path. */
 static ALWAYS_INLINE bool cache_bin_pop(cache_bin_t *bin, void **ret) {
+    cache_bin_pin(bin);
     void **head = bin->head;
     if (UNLIKELY(cache_bin_lo(head) == bin->low_water)) {
         if (UNLIKELY(cache_bin_lo(head) == bin->empty)) return false;
         bin->low_water = cache_bin_lo(head + 1);
     }
     *ret = *head;
-    bin->head = head + 1;
+    cache_bin_head_store(bin, head + 1);
     return true;
 }
 
 /* Pushes ptr; false if the bin is full. */
 static ALWAYS_INLINE bool cache_bin_push(cache_bin_t *bin, void *ptr) {
+    cache_bin_pin(bin);
     void **head = bin->head;
     if (UNLIKELY(cache_bin_lo(head) == bin->full)) return false;
     head[-1] = ptr;
-    bin->head = head - 1;
+    cache_bin_head_store(bin, head - 1);
     if (config_stats) bin->npush++;
     return true;
 }

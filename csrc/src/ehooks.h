@@ -18,7 +18,8 @@ typedef struct ehooks_s {
 } ehooks_t;
 
 extern extent_hooks_t ehooks_default_extent_hooks;
-/* Whether the default dalloc hook unmaps (false) or keeps mappings for reuse (true). */
+/* Option retain (conf.h): whether the default dalloc hook unmaps (false) or keeps mappings for
+ * reuse (true, jemalloc's default on 64-bit Linux). */
 extern bool opt_retain;
 
 void ehooks_init(ehooks_t *eh, extent_hooks_t *hooks, unsigned ind);

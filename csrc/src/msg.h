@@ -1,9 +1,13 @@
 /*
  * msg.h -- diagnostics without allocation.
  *
- * Owns: a tiny formatter (al_snprintf: %s %c %d %u %ld %lu %zu %zd %x %zx %p %%) that never
- * calls malloc, the arenalloc_malloc_message hook, and the fatal-error path. Every message the
- * allocator prints starts with "<arenalloc>: ".
+ * Owns: a tiny formatter that never calls malloc, the arenalloc_malloc_message hook, and the
+ * fatal-error path. Every message the allocator prints starts with "<arenalloc>: ".
+ *
+ * al_snprintf understands a subset of printf: conversions s c d i u x p %; length modifiers
+ * l, ll, z; flags '-' (left-justify) and '0' (zero-pad numbers); a width as digits or '*'.
+ * No precision, no floating point. Like snprintf it returns the length the full output would
+ * have and always NUL-terminates when size > 0.
  */
 #ifndef AL_MSG_H
 #define AL_MSG_H

@@ -1,6 +1,7 @@
 /*
  * mutex.h -- the allocator's lock: a pthread mutex that spins briefly before blocking, with
- * fork support. Lock order (outer first): init < arenas < tsd list < bin < pac < base.
+ * fork support. Lock order (outer first): init < ctl < arenas < tsd list < bin < pac <
+ * tcache pool < base.
  * A pthread mutex never allocates, so it is safe inside malloc.
  */
 #ifndef AL_MUTEX_H

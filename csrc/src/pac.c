@@ -26,6 +26,7 @@ static edata_t *edata_get_locked(pac_t *pac) {
     } else {
         e = base_alloc(sizeof(edata_t), CACHELINE);
         if (e == NULL) return NULL;
+        pac->nedata++;
     }
     edata_reset(e);
     __atomic_store_n(&e->arena_ind, pac->ind, __ATOMIC_RELAXED);
@@ -250,6 +251,7 @@ edata_t *pac_alloc(pac_t *pac, size_t size, size_t alignment, bool zero) {
     if (e != NULL) {
         edata_state_set(e, EXTENT_ACTIVE);
         e->sn = pac->next_sn++;
+        pac->nactive += e->size >> LG_PAGE;
     }
     mutex_unlock(&pac->lock);
     if (e != NULL && zero && !e->zeroed) {
@@ -264,6 +266,7 @@ void pac_dalloc(pac_t *pac, edata_t *e) {
     e->szind = SC_NSIZES;
     e->zeroed = false;
     mutex_lock(&pac->lock);
+    pac->nactive -= e->size >> LG_PAGE;
     insert_free_locked(pac, e, EXTENT_DIRTY);
     mutex_unlock(&pac->lock);
 }
@@ -307,6 +310,7 @@ bool pac_expand(pac_t *pac, edata_t *e, size_t new_size, bool zero) {
     void *grown = n->addr;
     bool grown_zeroed = n->zeroed;
     e->size += n->size;
+    pac->nactive += n->size >> LG_PAGE;
     edata_put_locked(pac, n);
     mutex_unlock(&pac->lock);
     if (zero && !grown_zeroed) memset(grown, 0, need);
@@ -319,6 +323,7 @@ bool pac_shrink(pac_t *pac, edata_t *e, size_t new_size) {
     edata_t *trail = split_locked(pac, e, new_size);
     if (trail != NULL) {
         trail->zeroed = false;
+        pac->nactive -= trail->size >> LG_PAGE;
         insert_free_locked(pac, trail, EXTENT_DIRTY);
     }
     mutex_unlock(&pac->lock);
@@ -328,6 +333,8 @@ bool pac_shrink(pac_t *pac, edata_t *e, size_t new_size) {
 void pac_stats_read(pac_t *pac, pac_stats_t *out) {
     mutex_lock(&pac->lock);
     out->mapped = pac->mapped;
+    out->npages_active = pac->nactive;
+    out->nedata = pac->nedata;
     out->npages_dirty = pac->dirty.npages;
     out->npages_muzzy = pac->muzzy.npages;
     out->npages_retained = pac->retained.npages;

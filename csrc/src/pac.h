@@ -27,9 +27,16 @@
 #define PAC_GROW_MIN ((size_t)2 << 20)
 #define PAC_GROW_LIMIT_DEFAULT ((size_t)1 << 30)
 
+/*
+ * Page accounting, consistent under the lock (with the default hooks; custom hooks run unlocked
+ * and their extents are briefly in none of the sets):
+ *   mapped = (npages_active + npages_dirty + npages_muzzy + npages_retained) * PAGE
+ */
 typedef struct pac_stats_s {
     size_t mapped; /* bytes obtained through the alloc hook and not given back */
+    size_t npages_active; /* pages of active extents (slabs and large allocations) */
     size_t npages_dirty, npages_muzzy, npages_retained;
+    size_t nedata; /* extent descriptors this arena took from base (metadata) */
 } pac_stats_t;
 
 typedef struct pac_s {
@@ -41,7 +48,9 @@ typedef struct pac_s {
     size_t grow_next;         /* size of the next growth step */
     size_t grow_limit;        /* largest growth step (arena.<i>.retain_grow_limit) */
     uint64_t next_sn;
-    size_t mapped;
+    size_t mapped;            /* stats: see pac_stats_t */
+    size_t nactive;           /* stats: pages of active extents */
+    size_t nedata;            /* stats: descriptors taken from base */
 } pac_t;
 
 bool pac_init(pac_t *pac, ehooks_t *ehooks, unsigned ind);

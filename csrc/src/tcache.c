@@ -6,6 +6,17 @@
 unsigned tcache_nbins;
 size_t tcache_maxclass = TCACHE_MAXCLASS_DEFAULT;
 
+/* Options (jemalloc 5.3's defaults); conf.c sets them before tcache_boot. */
+bool opt_tcache = true;
+size_t opt_tcache_max = TCACHE_MAXCLASS_DEFAULT;
+unsigned opt_tcache_nslots_small_min = 20;
+unsigned opt_tcache_nslots_small_max = 200;
+unsigned opt_tcache_nslots_large = 20;
+ssize_t opt_lg_tcache_nslots_mul = 1;
+size_t opt_tcache_gc_incr_bytes = TCACHE_GC_INCR_BYTES;
+unsigned opt_lg_tcache_flush_small_div = 1;
+unsigned opt_lg_tcache_flush_large_div = 1;
+
 static unsigned capacity[TCACHE_NBINS_MAX];
 static size_t nslots_total;
 
@@ -13,24 +24,52 @@ static size_t nslots_total;
 static mutex_t pool_lock;
 static void **pool;
 
+/* Items bin ind holds: small, nregs x 2^lg_tcache_nslots_mul clamped to [small_min, small_max]
+ * (min lowered to max if above it); large, tcache_nslots_large; never more than a bin can
+ * address, never 0. With the defaults: twice the regions of a slab in [20, 200]; 20 for large. */
+static unsigned capacity_of(szind_t ind) {
+    unsigned c;
+    if (ind < SC_NBINS) {
+        unsigned hi = opt_tcache_nslots_small_max;
+        unsigned lo = opt_tcache_nslots_small_min < hi ? opt_tcache_nslots_small_min : hi;
+        ssize_t mul = opt_lg_tcache_nslots_mul; /* -16..16, nregs <= 512: no overflow */
+        unsigned nregs = bin_infos[ind].nregs;
+        c = mul >= 0 ? nregs << mul : nregs >> -mul;
+        c = c < lo ? lo : c > hi ? hi : c;
+    } else {
+        c = opt_tcache_nslots_large;
+    }
+    if (c > TCACHE_NSLOTS_LIMIT) c = TCACHE_NSLOTS_LIMIT;
+    return c == 0 ? 1 : c;
+}
+
 bool tcache_boot(void) {
     if (mutex_init(&pool_lock)) return true;
-    szind_t max_ind = sz_size2index(tcache_maxclass);
-    tcache_nbins = max_ind + 1 < TCACHE_NBINS_MAX ? max_ind + 1 : TCACHE_NBINS_MAX;
+    size_t max = opt_tcache_max < TCACHE_MAXCLASS_LIMIT ? opt_tcache_max : TCACHE_MAXCLASS_LIMIT;
+    tcache_maxclass = max == 0 ? 0 : sz_s2u(max);
+    if (tcache_maxclass == 0) {
+        tcache_nbins = 0;
+    } else {
+        szind_t max_ind = sz_size2index(tcache_maxclass);
+        tcache_nbins = max_ind + 1 < TCACHE_NBINS_MAX ? max_ind + 1 : TCACHE_NBINS_MAX;
+    }
     nslots_total = 0;
     for (szind_t i = 0; i < tcache_nbins; i++) {
-        /* jemalloc's defaults: twice the regions of a slab, clamped to [20, 200]; 20 for large. */
-        unsigned c = i < SC_NBINS ? bin_infos[i].nregs * 2 : 20;
-        c = c < 20 ? 20 : c > 200 ? 200 : c;
-        capacity[i] = c;
-        nslots_total += c;
+        capacity[i] = capacity_of(i);
+        nslots_total += capacity[i];
     }
     return false;
+}
+
+unsigned tcache_bin_capacity(szind_t ind) {
+    al_assert(ind < tcache_nbins);
+    return capacity[ind];
 }
 
 bool tcache_init(tcache_t *t, arena_t *arena) {
     memset(t, 0, sizeof(*t));
     t->arena = arena;
+    if (nslots_total == 0) return false; /* tcache_max:0 -- nothing to cache, all bins refuse */
     mutex_lock(&pool_lock);
     void **slots = pool;
     if (slots != NULL) pool = (void **)slots[0];
@@ -62,6 +101,20 @@ uint64_t tcache_bin_nrequests(const tcache_t *t, szind_t ind) {
     return t->nflow[ind] + bin->npush - cache_bin_ncached(bin);
 }
 
+uint64_t tcache_dalloc_bytes(const tcache_t *t) {
+    uint64_t bytes = 0;
+    for (szind_t i = 0; i < tcache_nbins; i++) bytes += t->bins[i].npush * t->bins[i].usize;
+    return bytes;
+}
+
+size_t tcache_cached_bytes_remote(const tcache_t *t) {
+    size_t bytes = 0;
+    for (szind_t i = 0; i < tcache_nbins; i++) {
+        bytes += (size_t)cache_bin_ncached_remote(&t->bins[i]) * t->bins[i].usize;
+    }
+    return bytes;
+}
+
 /* Requests served since the last report, to be credited to the arena's stats. */
 static uint64_t take_nrequests(tcache_t *t, szind_t ind) {
     uint64_t now = tcache_bin_nrequests(t, ind);
@@ -84,7 +137,7 @@ void *tcache_alloc_hard(tcache_t *t, szind_t ind, size_t usize) {
     unsigned got = arena_fill_small(t->arena, ind, bottom - n, n, take_nrequests(t, ind));
     if (got == 0) return NULL;
     if (got < n) memmove(bottom - got, bottom - n, got * sizeof(void *));
-    bin->head = bottom - got;
+    cache_bin_head_store(bin, bottom - got);
     t->nflow[ind] += got;
     t->refilled[ind] = true;
     cache_bin_pop(bin, &ret);
@@ -101,19 +154,22 @@ void tcache_bin_flush(tcache_t *t, szind_t ind, unsigned keep, const char *who) 
     /* The oldest items sit at the bottom: flush them, slide the newest down. */
     arena_dalloc_batch(t->arena, ind, bottom - nflush, nflush, take_nrequests(t, ind), who);
     memmove(bin->head + nflush, bin->head, keep * sizeof(void *));
-    bin->head += nflush;
+    cache_bin_head_store(bin, bin->head + nflush);
     t->nflow[ind] -= nflush;
     if (low_water > keep) low_water = keep;
     bin->low_water = cache_bin_lo(bottom - low_water);
 }
 
-void tcache_dalloc_hard(tcache_t *t, szind_t ind, void *ptr, const char *who) {
+bool tcache_dalloc_hard(tcache_t *t, szind_t ind, void *ptr, const char *who) {
     cache_bin_t *bin = &t->bins[ind];
-    if (cache_bin_push(bin, ptr)) return;
-    tcache_bin_flush(t, ind, bin->ncached_max / 2, who);
+    if (cache_bin_push(bin, ptr)) return false;
+    /* Keep capacity >> div (div >= 1, so less than the capacity: the push below succeeds). */
+    unsigned div = ind < SC_NBINS ? opt_lg_tcache_flush_small_div : opt_lg_tcache_flush_large_div;
+    tcache_bin_flush(t, ind, div >= 16 ? 0 : bin->ncached_max >> div, who);
     bool pushed = cache_bin_push(bin, ptr);
     al_assert(pushed);
     (void)pushed;
+    return true;
 }
 
 void tcache_flush_all(tcache_t *t) {

@@ -8,18 +8,40 @@
  *
  * The cache bins come first in tcache_t, so a thread's bins sit at a fixed offset of its TLS.
  * Bins at index >= tcache_nbins have no capacity: push and pop fail and the slow path runs.
+ *
+ * Geometry comes from the options (conf.h) at boot: tcache_maxclass = the class of tcache_max
+ * (no bins at all for tcache_max 0); a small bin holds nregs x 2^lg_tcache_nslots_mul items
+ * clamped to [tcache_nslots_small_min, tcache_nslots_small_max], a large bin
+ * tcache_nslots_large, every bin at most TCACHE_NSLOTS_LIMIT (what the 16-bit cache-bin
+ * positions can address). A full bin keeps capacity >> lg_tcache_flush_{small,large}_div items
+ * and flushes the rest.
  */
 #ifndef AL_TCACHE_H
 #define AL_TCACHE_H
+
+#include <sys/types.h>
 
 #include "arena.h"
 #include "cache_bin.h"
 
 /* Cache bins for classes up to 8 MiB (the largest tcache_max jemalloc accepts). */
 #define TCACHE_NBINS_MAX 73
+#define TCACHE_LG_MAXCLASS_LIMIT 23
+#define TCACHE_MAXCLASS_LIMIT ((size_t)1 << TCACHE_LG_MAXCLASS_LIMIT)
 #define TCACHE_MAXCLASS_DEFAULT ((size_t)32 << 10)
-/* Bytes of allocation between two incremental GC steps. */
+/* Default bytes of allocation between two incremental GC steps (opt_tcache_gc_incr_bytes). */
 #define TCACHE_GC_INCR_BYTES ((uint64_t)64 << 10)
+/* Most items one bin can hold: a stack spans less than 64 KiB (cache_bin.h). */
+#define TCACHE_NSLOTS_LIMIT ((unsigned)((1u << 16) / sizeof(void *) - 1))
+
+/* Options (conf.h has the table): read at boot and when a thread sets up its cache. */
+extern bool opt_tcache;                    /* threads start with a cache */
+extern size_t opt_tcache_max;              /* <= TCACHE_MAXCLASS_LIMIT */
+extern unsigned opt_tcache_nslots_small_min, opt_tcache_nslots_small_max;
+extern unsigned opt_tcache_nslots_large;
+extern ssize_t opt_lg_tcache_nslots_mul;   /* -16..16 */
+extern size_t opt_tcache_gc_incr_bytes;    /* >= 1024 */
+extern unsigned opt_lg_tcache_flush_small_div, opt_lg_tcache_flush_large_div; /* 1..16 */
 
 typedef struct tcache_s {
     cache_bin_t bins[TCACHE_NBINS_MAX];
@@ -33,9 +55,12 @@ typedef struct tcache_s {
 } tcache_t;
 
 extern unsigned tcache_nbins;    /* bins in use: classes <= tcache_maxclass */
-extern size_t tcache_maxclass;
+extern size_t tcache_maxclass;  /* 0 when nothing is cached */
 
+/* Computes the geometry from the options. */
 bool tcache_boot(void);
+/* Capacity of bin ind (< tcache_nbins) as computed at boot. */
+unsigned tcache_bin_capacity(szind_t ind);
 /* Sets t up on arena; true on OOM (then t stays disabled: all bins zero). */
 bool tcache_init(tcache_t *t, arena_t *arena);
 /* Flushes everything and gives the stack memory back; t ends disabled. */
@@ -43,8 +68,9 @@ void tcache_destroy(tcache_t *t);
 
 /* Pop from bin ind, filling it from the arena first if empty. NULL when out of memory. */
 void *tcache_alloc_hard(tcache_t *t, szind_t ind, size_t usize);
-/* Push to bin ind, flushing half of it first if full. */
-void tcache_dalloc_hard(tcache_t *t, szind_t ind, void *ptr, const char *who);
+/* Push to bin ind, flushing it first if full (down to capacity >> lg_tcache_flush_*_div).
+ * Returns whether it flushed. */
+bool tcache_dalloc_hard(tcache_t *t, szind_t ind, void *ptr, const char *who);
 /* Flushes bin ind down to keep items. */
 void tcache_bin_flush(tcache_t *t, szind_t ind, unsigned keep, const char *who);
 void tcache_flush_all(tcache_t *t);
@@ -53,6 +79,13 @@ void tcache_gc_step(tcache_t *t);
 
 /* Allocation requests served by bin ind so far (pops), for statistics. */
 uint64_t tcache_bin_nrequests(const tcache_t *t, szind_t ind);
+/* Bytes freed into the cache since tcache_init (pushes times usable size; owner only). */
+uint64_t tcache_dalloc_bytes(const tcache_t *t);
+/*
+ * Bytes sitting in t's bins, read from any thread (see cache_bin.h "Concurrency"): the caller
+ * holds the lock under which t is set up and torn down (the tsd registry lock).
+ */
+size_t tcache_cached_bytes_remote(const tcache_t *t);
 
 void tcache_prefork(void);
 void tcache_postfork_parent(void);

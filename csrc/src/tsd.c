@@ -6,6 +6,8 @@
 
 __thread tsd_t tsd_tls __attribute__((tls_model("initial-exec"))) HIDDEN;
 
+bool tsd_event_per_alloc;
+
 static pthread_key_t exit_key;
 static mutex_t registry_lock;
 static tsd_t *registry;
@@ -27,14 +29,18 @@ static void registry_remove(tsd_t *tsd) {
     mutex_unlock(&registry_lock);
 }
 
-/* Thread exit: flush the cache back to the arenas, leave the arena, stay usable without a
+/* Thread exit: flush the cache back to the arenas, leave the registry, give the cache's memory
+ * back (no walker can see its bins cleared any more), leave the arena, stay usable without a
  * cache for destructors that run after this one. */
 static void tsd_cleanup(void *arg) {
     tsd_t *tsd = arg;
     if (tsd->state != TSD_NOMINAL) return;
     tsd->reentrancy++;
-    tcache_destroy(&tsd->tcache);
+    tcache_flush_all(&tsd->tcache);
     registry_remove(tsd);
+    tsd->thread_deallocated_slow += tcache_dalloc_bytes(&tsd->tcache);
+    tcache_destroy(&tsd->tcache);
+    tsd_deallocated_refresh(tsd);
     if (tsd->arena) arena_thread_leave(tsd->arena);
     tsd->state = TSD_PURGATORY;
     tsd->reentrancy--;
@@ -45,26 +51,85 @@ bool tsd_boot(void) {
     return pthread_key_create(&exit_key, tsd_cleanup) != 0;
 }
 
+/* Bytes of allocation between two tcache GC steps (opt_tcache_gc_incr_bytes, as a countdown). */
+static int64_t gc_interval(void) {
+    return opt_tcache_gc_incr_bytes > (size_t)INT64_MAX ? INT64_MAX
+                                                         : (int64_t)opt_tcache_gc_incr_bytes;
+}
+
 tsd_t *tsd_fetch_slow(tsd_t *tsd) {
     if (tsd->state != TSD_UNINIT || tsd->reentrancy > 0) return tsd;
     tsd->reentrancy++; /* anything below that allocates uses arena 0 without a cache */
     tsd->arena = arena_choose();
-    tsd->tcache_enabled = true;
-    tcache_init(&tsd->tcache, tsd->arena); /* on OOM the thread runs without a cache */
+    /* Without a cache if the tcache option is off, or on OOM. */
+    tsd->tcache_enabled = opt_tcache && !tcache_init(&tsd->tcache, tsd->arena);
     pthread_setspecific(exit_key, tsd);
     registry_add(tsd);
-    tsd->event_countdown = TCACHE_GC_INCR_BYTES;
+    tsd->gc_countdown = gc_interval();
+    tsd->event_countdown = tsd_event_per_alloc ? 0 : tsd->gc_countdown;
     tsd->state = TSD_NOMINAL;
     tsd->reentrancy--;
     return tsd;
 }
 
+static void gc_step(tsd_t *tsd) {
+    tcache_gc_step(&tsd->tcache);
+    if (config_stats) tsd_deallocated_refresh(tsd);
+}
+
 void tsd_events(tsd_t *tsd) {
-    if (tsd->state != TSD_NOMINAL) return;
-    if (tsd->event_countdown < 0) {
-        tcache_gc_step(&tsd->tcache);
-        tsd->event_countdown = TCACHE_GC_INCR_BYTES;
+    if (tsd->state != TSD_NOMINAL || tsd->event_countdown >= 0) return;
+    if (LIKELY(!tsd_event_per_alloc)) { /* the GC step is the only event */
+        gc_step(tsd);
+        tsd->event_countdown = gc_interval();
+        return;
     }
+    /* Every allocation is an event: the GC step keeps its own distance. */
+    tsd->gc_countdown += tsd->event_countdown;
+    tsd->event_countdown = 0;
+    if (tsd->gc_countdown < 0) {
+        gc_step(tsd);
+        tsd->gc_countdown = gc_interval();
+    }
+}
+
+uint64_t tsd_deallocated_refresh(tsd_t *tsd) {
+    tsd->thread_deallocated = tsd->thread_deallocated_slow + tcache_dalloc_bytes(&tsd->tcache);
+    return tsd->thread_deallocated;
+}
+
+bool tsd_tcache_set_enabled(tsd_t *tsd, bool enabled) {
+    if (tsd->state != TSD_NOMINAL) return enabled;
+    if (enabled == tsd->tcache_enabled) return false;
+    tsd->reentrancy++;
+    bool err = false;
+    if (!enabled) {
+        tcache_flush_all(&tsd->tcache);
+        mutex_lock(&registry_lock);
+        tsd->thread_deallocated_slow += tcache_dalloc_bytes(&tsd->tcache);
+        tcache_destroy(&tsd->tcache);
+        mutex_unlock(&registry_lock);
+        tsd->tcache_enabled = false;
+    } else {
+        mutex_lock(&registry_lock);
+        err = tcache_init(&tsd->tcache, tsd_arena(tsd));
+        mutex_unlock(&registry_lock);
+        tsd->tcache_enabled = !err;
+    }
+    tsd_deallocated_refresh(tsd);
+    tsd->reentrancy--;
+    return err;
+}
+
+void tsd_arena_set(tsd_t *tsd, arena_t *arena) {
+    arena_t *old = tsd->arena;
+    if (old == arena) return;
+    __atomic_fetch_add(&arena->nthreads, 1, __ATOMIC_RELAXED);
+    mutex_lock(&registry_lock);
+    tsd->arena = arena;
+    tsd->tcache.arena = arena;
+    mutex_unlock(&registry_lock);
+    if (old != NULL) arena_thread_leave(old);
 }
 
 void tsd_foreach(void (*f)(tsd_t *, void *), void *arg) {

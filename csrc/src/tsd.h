@@ -10,6 +10,29 @@
  * Events: one test on the malloc fast path -- the byte countdown going negative -- covers every
  * periodic duty: the incremental tcache GC today, profiling samples and stats intervals later.
  * The countdown is the distance to the nearest due event, so one subtraction serves them all.
+ * The GC step comes every opt_tcache_gc_incr_bytes. When tsd_event_per_alloc is set (at boot,
+ * by options that must see every allocation: zero, or junk outside the debug build -- conf.h),
+ * the countdown restarts at 0, so every allocation is an event, and gc_countdown keeps the GC's
+ * own distance.
+ *
+ * Byte counters (thread.allocated / thread.deallocated):
+ *   thread_allocated   = usable bytes this thread allocated; exact and live (the malloc fast
+ *                        path adds to it).
+ *   deallocated (true) = thread_deallocated_slow + tcache_dalloc_bytes(&tcache): the free fast
+ *                        path only counts a push in its cache bin (npush), so the sum is exact
+ *                        whenever it is computed.
+ *   thread_deallocated = that sum as of its last refresh: at every cache flush on free, every
+ *                        tcache GC step (every opt.tcache_gc_incr_bytes of allocation, 64 KiB
+ *                        by default), every read of thread.deallocated(p). thread.deallocatedp
+ *                        points here, so it lags the true value by the bytes freed into the
+ *                        cache since the last refresh. (Counting it live on the free fast path
+ *                        measured +4 instructions per malloc+free pair.)
+ *   The cache's npush counts are folded into thread_deallocated_slow before its bins are
+ *   cleared (cache disabled, thread exit).
+ *
+ * Registry: live (NOMINAL) threads are linked in a list that the stats merge walks
+ * (tsd_foreach). Under the registry lock a thread's cache is set up and torn down and its arena
+ * rebound, so a walker sees stable bins (only `head` moves: see cache_bin.h) and arenas.
  */
 #ifndef AL_TSD_H
 #define AL_TSD_H
@@ -25,6 +48,8 @@ struct tsd_s {
     int64_t event_countdown;   /* bytes until the next event; < 0: run events (tsd_events) */
     tcache_t tcache;           /* bins first: the fast path's data */
     uint64_t thread_deallocated_slow; /* bytes freed without a cache push */
+    uint64_t thread_deallocated;      /* deallocated as of the last refresh (see above) */
+    int64_t gc_countdown;      /* bytes until the next GC step, if tsd_event_per_alloc */
     arena_t *arena;
     uint8_t state;             /* tsd_state_t */
     uint8_t reentrancy;        /* > 0 inside the allocator's own slow paths: no thread cache */
@@ -61,11 +86,28 @@ static inline arena_t *tsd_arena(const tsd_t *tsd) {
     return tsd->arena != NULL ? tsd->arena : arenas[0];
 }
 
+/* Every allocation is an event (set once at boot, before any thread is set up). */
+extern bool tsd_event_per_alloc;
+
 /* Runs the events that are due and restarts the countdown. */
 void tsd_events(tsd_t *tsd);
 
-/* Calls f(tsd, arg) for every live thread, under the registry lock. */
+/*
+ * Calls f(tsd, arg) for every live thread, under the registry lock: f may read the thread's
+ * arena, tcache.arena and cache bins (the bins' heads only through the *_remote readers).
+ */
 void tsd_foreach(void (*f)(tsd_t *, void *), void *arg);
+
+/* Recomputes tsd->thread_deallocated (owner only) and returns it. */
+uint64_t tsd_deallocated_refresh(tsd_t *tsd);
+/*
+ * Turns the calling thread's cache off (flushing it; bins zeroed, so the fast paths fall
+ * through to the arena) or on again. True if the cache could not be set up (out of memory, or
+ * the thread is exiting); it then stays off.
+ */
+bool tsd_tcache_set_enabled(tsd_t *tsd, bool enabled);
+/* Rebinds the calling thread (and its cache) to arena. */
+void tsd_arena_set(tsd_t *tsd, arena_t *arena);
 
 void tsd_prefork(void);
 void tsd_postfork_parent(void);

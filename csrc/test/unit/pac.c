@@ -91,6 +91,7 @@ static void expect_accounted_(int line, pac_t *pac, size_t active_bytes) {
     expect_zu_eq((s.npages_dirty + s.npages_muzzy + s.npages_retained) * PAGE + active_bytes, s.mapped,
                  "line %d: dirty %zu + muzzy %zu + retained %zu pages + %zu active bytes vs mapped", line,
                  s.npages_dirty, s.npages_muzzy, s.npages_retained, active_bytes);
+    expect_zu_eq(s.npages_active * PAGE, active_bytes, "line %d: npages_active", line);
 }
 #define expect_accounted(pac, active) expect_accounted_(__LINE__, pac, active)
 

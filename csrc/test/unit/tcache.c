@@ -365,7 +365,6 @@ TEST_BEGIN(test_nrequests) {
     boot();
     tcache_t *t = tcache_new(arena0);
     szind_t ind = 9;
-    cache_bin_t *b = &t->bins[ind];
     expect_u64_eq(tcache_bin_nrequests(t, ind), 0, "");
     void *p[6];
     p[0] = tcache_alloc_hard(t, ind, 160);

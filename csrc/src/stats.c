@@ -1,0 +1,150 @@
+#include "stats.h"
+
+#include "base.h"
+#include "emap.h"
+#include "platform.h"
+#include "tcache.h"
+#include "tsd.h"
+
+stats_global_t stats_global;
+size_t stats_zero_reallocs;
+
+/* Snapshots of the arenas (allocated from base the first time an arena is seen, never freed:
+ * arenas are never destroyed yet) and their merge. All guarded by the ctl lock. */
+static stats_arena_t *snap[ARENAS_MAX];
+static bool snap_valid[ARENAS_MAX];
+static stats_arena_t merged;
+
+stats_arena_t *stats_arena(size_t ind) {
+    if (ind == MALLCTL_ARENAS_ALL) return &merged;
+    if (ind >= ARENAS_MAX || !snap_valid[ind]) return NULL;
+    return snap[ind];
+}
+
+/* ---- reading one arena ---- */
+
+typedef struct refresh_s {
+    size_t cached_total; /* bytes in every live thread cache */
+    size_t hooks_bytes;  /* sum over arenas of (pac mapped - retained) */
+} refresh_t;
+
+static void read_arena(arena_t *a, stats_arena_t *s, uint64_t now, refresh_t *r) {
+    memset(s, 0, sizeof(*s));
+    s->nthreads = __atomic_load_n(&a->nthreads, __ATOMIC_RELAXED);
+    s->uptime = now - a->start_ns;
+
+    pac_stats_t ps;
+    pac_stats_read(&a->pac, &ps);
+    s->pactive = ps.npages_active;
+    s->pdirty = ps.npages_dirty;
+    s->pmuzzy = ps.npages_muzzy;
+    s->retained = ps.npages_retained << LG_PAGE;
+    s->base = sizeof(arena_t) + ps.nedata * sizeof(edata_t);
+    s->internal = 0;
+    s->mapped = s->base + (ps.mapped - s->retained);
+    s->resident = s->base + ((ps.npages_active + ps.npages_dirty) << LG_PAGE);
+    r->hooks_bytes += ps.mapped - s->retained;
+
+    for (szind_t j = 0; j < SC_NBINS; j++) {
+        bin_stats_t bs;
+        bin_stats_read(&a->bins[j], &bs);
+        stats_bin_t *b = &s->bins[j];
+#define STATS_BIN(name, ctype) b->name = bs.name;
+#include "stats_fields.def"
+        s->small.allocated += bs.curregs * bin_infos[j].reg_size;
+        s->small.nmalloc += bs.nmalloc;
+        s->small.ndalloc += bs.ndalloc;
+        s->small.nrequests += bs.nrequests;
+        s->small.nfills += bs.nfills;
+        s->small.nflushes += bs.nflushes;
+    }
+
+    for (szind_t j = 0; j < SC_NLARGE; j++) {
+        const arena_large_stats_t *ls = &a->lstats[j];
+        stats_lextent_t *l = &s->lextents[j];
+        /* ndalloc first: a free is counted after its allocation, so cur never goes below 0
+         * for lack of an allocation that happened while we read. */
+        l->ndalloc = __atomic_load_n(&ls->ndalloc, __ATOMIC_ACQUIRE);
+        l->nmalloc = __atomic_load_n(&ls->nmalloc, __ATOMIC_ACQUIRE);
+        l->nrequests = __atomic_load_n(&ls->nrequests, __ATOMIC_RELAXED);
+        l->curlextents = l->nmalloc > l->ndalloc ? (size_t)(l->nmalloc - l->ndalloc) : 0;
+        s->large.allocated += l->curlextents * sz_index2size(SC_NBINS + j);
+        s->large.nmalloc += l->nmalloc;
+        s->large.ndalloc += l->ndalloc;
+        s->large.nrequests += l->nrequests;
+    }
+    s->large.nfills = 0; /* large classes are never prefilled into thread caches */
+    s->large.nflushes = __atomic_load_n(&a->large_nflushes, __ATOMIC_RELAXED);
+}
+
+/* tsd_foreach callback: the bytes cached by one live thread, credited to its cache's arena. */
+static void read_cache(tsd_t *tsd, void *arg) {
+    refresh_t *r = arg;
+    const tcache_t *t = &tsd->tcache;
+    if (t->slots == NULL || t->arena == NULL) return; /* no cache */
+    size_t bytes = tcache_cached_bytes_remote(t);
+    r->cached_total += bytes;
+    unsigned ind = t->arena->ind;
+    if (snap_valid[ind]) snap[ind]->tcache_bytes += bytes;
+}
+
+/* ---- the merge ---- */
+
+#define MERGE_SUM(dst, src) (dst) += (src)
+#define MERGE_FIRST(dst, src) (void)0
+
+static void merge_into(stats_arena_t *m, const stats_arena_t *s) {
+#define STATS_ARENA(name, ctype, merge) MERGE_##merge(m->name, s->name);
+#include "stats_fields.def"
+#define STATS_TOTAL(name, ctype) m->small.name += s->small.name; m->large.name += s->large.name;
+#include "stats_fields.def"
+    for (szind_t j = 0; j < SC_NBINS; j++) {
+#define STATS_BIN(name, ctype) m->bins[j].name += s->bins[j].name;
+#include "stats_fields.def"
+    }
+    for (szind_t j = 0; j < SC_NLARGE; j++) {
+#define STATS_LEXTENT(name, ctype) m->lextents[j].name += s->lextents[j].name;
+#include "stats_fields.def"
+    }
+}
+
+bool stats_refresh(void) {
+    unsigned n = arena_narenas();
+    /* Snapshots for arenas created since the last refresh, before anything changes. */
+    for (unsigned i = 0; i < n; i++) {
+        if (snap[i] == NULL && arena_get(i, false) != NULL) {
+            snap[i] = base_alloc(sizeof(stats_arena_t), CACHELINE);
+            if (snap[i] == NULL) return true;
+        }
+    }
+
+    refresh_t r = {0, 0};
+    uint64_t now = platform_now_ns();
+    for (unsigned i = 0; i < n; i++) {
+        arena_t *a = arena_get(i, false);
+        snap_valid[i] = a != NULL && snap[i] != NULL;
+        if (snap_valid[i]) read_arena(a, snap[i], now, &r);
+    }
+    tsd_foreach(read_cache, &r);
+
+    memset(&merged, 0, sizeof(merged));
+    for (unsigned i = 0; i < n; i++) {
+        if (snap_valid[i]) merge_into(&merged, snap[i]);
+    }
+    if (snap_valid[0]) merged.uptime = snap[0]->uptime;
+
+    base_stats_t bs;
+    base_stats_read(&bs);
+    size_t leaves = emap_mapped_bytes();
+    stats_global_t *g = &stats_global;
+    g->active = merged.pactive << LG_PAGE;
+    size_t gross = merged.small.allocated + merged.large.allocated;
+    g->allocated = gross > r.cached_total ? gross - r.cached_total : 0;
+    if (g->allocated > g->active) g->allocated = g->active;
+    g->metadata = bs.allocated + leaves;
+    g->resident = g->metadata + ((merged.pactive + merged.pdirty) << LG_PAGE);
+    g->mapped = bs.mapped + leaves + r.hooks_bytes;
+    g->retained = merged.retained;
+    g->zero_reallocs = __atomic_load_n(&stats_zero_reallocs, __ATOMIC_RELAXED);
+    return false;
+}
