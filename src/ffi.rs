@@ -225,6 +225,16 @@ extern "C" {
         newp: *mut core::ffi::c_void,
         newlen: usize,
     ) -> core::ffi::c_int;
+    pub fn arenalloc_malloc_stats_print(
+        write_cb: ::core::option::Option<
+            unsafe extern "C" fn(
+                arg1: *mut core::ffi::c_void,
+                arg2: *const core::ffi::c_char,
+            ),
+        >,
+        cbopaque: *mut core::ffi::c_void,
+        opts: *const core::ffi::c_char,
+    );
     pub static mut arenalloc_malloc_message: ::core::option::Option<
         unsafe extern "C" fn(
             cbopaque: *mut core::ffi::c_void,

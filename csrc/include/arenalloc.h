@@ -119,6 +119,20 @@ int arenalloc_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);
 int arenalloc_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
                            void *newp, size_t newlen);
 
+/*
+ * jemalloc's malloc_stats_print: advances the epoch, then writes the statistics report through
+ * write_cb(cbopaque, chunk) in NUL-terminated chunks of at most 4095 bytes (write_cb NULL:
+ * arenalloc_malloc_message, or stderr). opts (NULL = ""), jemalloc's characters: J JSON instead
+ * of text; g omit version, config.*, opt.*, arenas.*; m omit the merged arenas; a omit each
+ * arena; b omit the per-bin tables; l omit the per-large-class tables; d, x, e, h (destroyed
+ * arenas, mutex, extent and HPA statistics) have nothing to omit yet; others are ignored. The
+ * JSON document is {"arenalloc": {"version", "config", "opt", "arenas", "stats",
+ * "stats.arenas": {"merged", "0", ...}}}, keyed by the mallctl names (docs/mallctl.md).
+ * Never allocates; write_cb is called with no lock held and may call anything.
+ */
+void arenalloc_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
+                                  const char *opts);
+
 /* Where diagnostics go (default: stderr). Must not allocate. */
 extern void (*arenalloc_malloc_message)(void *cbopaque, const char *s);
 
@@ -133,6 +147,7 @@ extern void (*arenalloc_malloc_message)(void *cbopaque, const char *s);
 #define mallctl arenalloc_mallctl
 #define mallctlnametomib arenalloc_mallctlnametomib
 #define mallctlbymib arenalloc_mallctlbymib
+#define malloc_stats_print arenalloc_malloc_stats_print
 #define malloc_message arenalloc_malloc_message
 #endif
 

@@ -43,6 +43,7 @@
 #include "msg.h"
 #include "platform.h"
 #include "stats.h"
+#include "stats_print.h"
 #include "sz.h"
 #include "tcache.h"
 #include "tsd.h"
@@ -90,19 +91,11 @@ static void prefork(void);
 static void postfork_parent(void);
 static void postfork_child(void);
 
-/*
- * stats_print:true -- the report at exit, with opt.stats_print_opts.
- * TODO(lead): call malloc_stats_print directly once stats.c defines it. Until then this weak
- * reference keeps the build going; in a static link it resolves only if the object that defines
- * the function is linked in for another reason (in libarenalloc.so it always is).
- */
-extern void arenalloc_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
-                                         const char *opts) __attribute__((weak));
-static void stats_print_atexit(void) {
-    if (arenalloc_malloc_stats_print != NULL) {
-        arenalloc_malloc_stats_print(NULL, NULL, opt_stats_print_opts);
-    }
-}
+void al_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
+                           const char *opts);
+
+/* stats_print:true -- the report at exit, with opt.stats_print_opts. */
+static void stats_print_atexit(void) { al_malloc_stats_print(NULL, NULL, opt_stats_print_opts); }
 
 static COLD bool malloc_init_hard(void) {
     if (initializing_here) return false; /* reentrant call from a libc function we called */
@@ -545,6 +538,14 @@ int al_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlen
     return ctl_bymib(mib, miblen, oldp, oldlenp, newp, newlen);
 }
 
+/* ---- malloc_stats_print (stats_print.h) ---- */
+
+void al_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
+                           const char *opts) {
+    if (UNLIKELY(malloc_init())) return;
+    stats_print(write_cb, cbopaque, opts);
+}
+
 /* ---- exported names ---- */
 
 #define ALIAS(name, target) \
@@ -554,7 +555,7 @@ int al_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlen
     X(malloc) X(calloc) X(realloc) X(free) X(posix_memalign) X(aligned_alloc) X(memalign)       \
     X(valloc) X(pvalloc) X(malloc_usable_size) X(mallocx) X(rallocx) X(xallocx) X(sallocx)      \
     X(dallocx) X(sdallocx) X(nallocx) X(free_sized) X(free_aligned_sized) X(mallctl)            \
-    X(mallctlnametomib) X(mallctlbymib)
+    X(mallctlnametomib) X(mallctlbymib) X(malloc_stats_print)
 
 #define PREFIXED(n) ALIAS(arenalloc_##n, al_##n)
 EXPORT_ALL(PREFIXED)

@@ -131,7 +131,8 @@ size_t al_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
             case LEN_SIZE: v = va_arg(ap, ssize_t); break;
             default: v = va_arg(ap, int); break;
             }
-            unsigned long long mag = v < 0 ? (unsigned long long)(-(v + 1)) + 1 : (unsigned long long)v;
+            unsigned long long mag = v < 0 ? (unsigned long long)(-(v + 1)) + 1
+                                           : (unsigned long long)v;
             size_t n = fmt_uint(tmp, mag, 10);
             out_padded(&o, v < 0 ? "-" : NULL, tmp, n, width, left, zero);
             break;

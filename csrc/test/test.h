@@ -40,6 +40,9 @@
  * bound); TEST_SEED fixes the seed behind test_seed() (printed once per binary, so a failing
  * random run can be replayed); STRESS_SECONDS (default 3) is what test_seconds() returns.
  *
+ * Files beside the tests: the Makefile defines TEST_SRCDIR, the absolute path of csrc/test, so a
+ * test finds its helpers (e.g. test/stats_json.py) from any working directory.
+ *
  * Helpers below: forked children (test_fork_run) and death tests that check abort() plus the
  * stderr line (expect_abort_line); time, RSS and page size; a seedable PRNG; pattern fill/check
  * that needs no copy of the data; and jemalloc's size classes computed from the reference rule
