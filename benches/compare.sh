@@ -8,7 +8,9 @@
 #   ALLOCATORS='arenalloc jemalloc' ...     a subset, in this order; the first is the baseline
 #   CLOCK=cpu benches/compare.sh            rank by the process's CPU time (all threads, user +
 #                                           system) instead of wall time: on a busy machine time
-#                                           spent descheduled then does not count
+#                                           spent descheduled then does not count; CLOCK=both
+#                                           prints both tables (every run records both clocks)
+#   REPORT_ONLY=1 benches/compare.sh        print the tables again from $OUT/results.tsv
 #   JEMALLOC_SO=/path/libjemalloc.so ...    override a library (also MIMALLOC_SO, TCMALLOC_SO,
 #                                           ARENALLOC_SO; ARENALLOC_SO skips `make -C csrc`)
 #
@@ -33,7 +35,7 @@ FILTER=${BENCH_FILTER:-.}
 TIMEOUT=${TIMEOUT:-120}
 ALLOCATORS=${ALLOCATORS:-arenalloc jemalloc mimalloc tcmalloc glibc}
 CLOCK=${CLOCK:-wall}
-case $CLOCK in wall) TKEY=time_ns ;; cpu) TKEY=cpu_ns ;; *) echo "CLOCK must be wall or cpu" >&2; exit 2 ;; esac
+case $CLOCK in wall | cpu | both) ;; *) echo "CLOCK must be wall, cpu or both" >&2; exit 2 ;; esac
 
 log() { printf '%s\n' "$*" >&2; }
 mkdir -p "$OUT"
@@ -113,7 +115,6 @@ done
 
 # ---- run: for each workload, RUNS rounds, allocators interleaved in rotating order ----
 RES=$OUT/results.tsv
-: >"$RES"
 run_one() { # wid alloc round cmd...
     local wid=$1 a=$2 r=$3 status=ok rc=0
     shift 3
@@ -143,27 +144,34 @@ run_one() { # wid alloc round cmd...
     return 0
 }
 
-started=$(date +%s)
-n=${#ACTIVE[@]}
-while IFS='|' read -r wid desc cmd; do
-    [ -n "$wid" ] || continue
-    echo "$wid" | grep -Eq -- "$FILTER" || continue
-    log "$wid: $desc"
-    read -r prog args <<<"$cmd"
-    for ((r = 0; r < RUNS; r++)); do
-        for ((k = 0; k < n; k++)); do
-            a=${ACTIVE[$(((r + k) % n))]}
-            # shellcheck disable=SC2086
-            run_one "$wid" "$a" "$r" "$OUT/$prog" $args
+if [ -n "${REPORT_ONLY:-}" ]; then
+    [ -s "$RES" ] || { log "no $RES to report"; exit 1; }
+    elapsed='?'
+else
+    : >"$RES"
+    started=$(date +%s)
+    n=${#ACTIVE[@]}
+    while IFS='|' read -r wid desc cmd; do
+        [ -n "$wid" ] || continue
+        echo "$wid" | grep -Eq -- "$FILTER" || continue
+        log "$wid: $desc"
+        read -r prog args <<<"$cmd"
+        for ((r = 0; r < RUNS; r++)); do
+            for ((k = 0; k < n; k++)); do
+                a=${ACTIVE[$(((r + k) % n))]}
+                # shellcheck disable=SC2086
+                run_one "$wid" "$a" "$r" "$OUT/$prog" $args
+            done
         done
-    done
-done <<<"$WORKLOADS"
-elapsed=$(($(date +%s) - started))
+    done <<<"$WORKLOADS"
+    elapsed=$(($(date +%s) - started))
+fi
 
 # ---- report ----
 printf '%s\n' "$WORKLOADS" | awk -F'|' '{ print $1 "\t" $2 }' >"$OUT/workloads.tsv"
+report() { # TKEY CLOCK-NAME: one table, ranked by that clock
 awk -F'\t' -v base="$BASE" -v allocs="${ACTIVE[*]}" -v runs="$RUNS" -v elapsed="$elapsed" \
-    -v tkey="$TKEY" -v clock="$CLOCK" '
+    -v tkey="$1" -v clock="$2" -v detail="$3" '
 function median(list,   v, m, i, j, t) {
     m = split(list, v, " ")
     for (i = 2; i <= m; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > t + 0; j--) v[j + 1] = v[j]; v[j + 1] = t }
@@ -228,7 +236,7 @@ END {
     if (base == "arenalloc" && na > 1) line = line (nt ? sprintf(" **%.2f** |", exp(lt / nt)) : " – |") " |"
     print line
     # fragmentation detail
-    if (("frag", "rss_sparse_kb") in keys) {
+    if (detail && ("frag", "rss_sparse_kb") in keys) {
         w = "frag"
         print ""
         printf "Fragmentation (frag): resident memory at each phase, MiB (program holds %s MiB after step 1, %s MiB after step 2, %s MiB after step 3).\n", mib(median(vals[w, al[1], "live_kb1"])), mib(median(vals[w, al[1], "live_sparse_kb"])), mib(median(vals[w, al[1], "live_kb3"]))
@@ -241,6 +249,11 @@ END {
             printf "| %s | %s | %s | %s | %.2f |\n", a, mib(median(vals[w, a, "rss_sparse_kb"])), mib(median(vals[w, a, "rss_end_kb"])), mib(median(vals[w, a, "maxrss_kb"])), median(vals[w, a, "maxrss_kb"]) / median(vals[w, a, "live_kb3"])
         }
     }
-    print ""
-    print "(" runs " runs per allocator and workload, interleaved; " elapsed " s in all.)"
+    if (detail) { print ""; print "(" runs " runs per allocator and workload, interleaved; " elapsed " s in all.)" }
 }' "$OUT/workloads.tsv" "$RES"
+}
+case $CLOCK in
+wall) report time_ns wall 1 ;;
+cpu) report cpu_ns cpu 1 ;;
+both) report time_ns wall 0 && echo && report cpu_ns cpu 1 ;;
+esac
