@@ -13,6 +13,14 @@
 #   sort      GNU sort of 300k generated lines (big buffers, many small allocations)
 #   conf      MALLOC_CONF / ARENALLOC_MALLOC_CONF / malloc_conf read by the shared library; a bad
 #             pair is named on stderr, abort_conf:true aborts (a tiny C program built with $CC)
+#   jemalloc client
+#             jemalloc_client.c, written against <jemalloc/jemalloc.h> and linked with -ljemalloc
+#             (Debian's libjemalloc-dev; skipped without it): run as built against real jemalloc
+#             (the checks are jemalloc's contract), then under the preload, where arenalloc must
+#             serve every jemalloc symbol and answer every mallctl the same way
+#   python3 ctypes stats
+#             jemalloc_stats.py, a typical ctypes mallctl stats script, under the preload; and
+#             under LD_PRELOAD of Debian's libjemalloc.so.2 as the reference, where installed
 #
 # Environment: PRELOAD_TIMEOUT (seconds per program run, default 300).
 
@@ -219,6 +227,82 @@ CEOF
         run_conf "conf (MALLOC_CONF after malloc_conf)" 0 \
             '<arenalloc>: malloc_conf #4 (value of the environment variable MALLOC_CONF): "narenas:2"' \
             env MALLOC_CONF=narenas:2 "$tmp/conf-linked"
+    fi
+fi
+
+# ---- jemalloc's own API: a C client linked against jemalloc, and a python ctypes script ----
+# The C program is built against Debian's jemalloc exactly as a jemalloc user builds it. Run as
+# built it talks to jemalloc (proving that its checks are jemalloc's contract); under the preload
+# arenalloc must win every symbol (the program checks where each one resolves, and that
+# `version` and arenalloc_malloc say arenalloc) and give the same answers.
+# run_client <name> <expected allocator> <command...>
+run_client() {
+    name=$1 want=$2
+    shift 2
+    "$@" "$want" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    last=$(tail -n 1 "$tmp/out")
+    case $rc:$last in
+    "0:"*" passed, 0 failed, "*) pass "$name" ;;
+    *)
+        fail "$name" "exit $rc: $last"
+        grep -v '^ok ' "$tmp/out" >"$tmp/notok"
+        show "$tmp/notok"
+        show "$tmp/err" 5
+        ;;
+    esac
+}
+
+if ! command -v "$cc" >/dev/null 2>&1; then
+    skip "jemalloc client" "$cc not found"
+else
+    printf '#include <jemalloc/jemalloc.h>\nint main(void) { return mallctl("version", 0, 0, 0, 0); }\n' \
+        >"$tmp/je-probe.c"
+    if ! "$cc" -o "$tmp/je-probe" "$tmp/je-probe.c" -ljemalloc >/dev/null 2>&1; then
+        skip "jemalloc client" "jemalloc's header or library not found (apt-get install libjemalloc-dev)"
+    elif ! "$cc" -O2 -g -Wall -Wextra -o "$tmp/jemalloc_client" "$here/jemalloc_client.c" \
+        -ljemalloc -ldl 2>"$tmp/err"; then
+        fail "jemalloc client" "cannot compile jemalloc_client.c"
+        show "$tmp/err"
+    else
+        run_client "jemalloc client (Debian's jemalloc, no preload)" jemalloc $to "$tmp/jemalloc_client"
+        run_client "jemalloc client (LD_PRELOAD)" arenalloc env LD_PRELOAD="$lib" $to "$tmp/jemalloc_client"
+    fi
+fi
+
+# The stats script a jemalloc user runs through ctypes: under the preload, and under real
+# jemalloc (LD_PRELOAD of Debian's libjemalloc.so.2) as the reference.
+# run_stats_py <name> <expected allocator> <library to preload>
+run_stats_py() {
+    LD_PRELOAD=$3 $to "$jpy" "$here/jemalloc_stats.py" --expect "$2" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 0 ] && [ "$(tail -n 1 "$tmp/out")" = "jemalloc_stats: ok" ]; then
+        pass "$1"
+    else
+        fail "$1" "exit $rc"
+        show "$tmp/out"
+        show "$tmp/err" 5
+    fi
+}
+
+if ! command -v python3 >/dev/null 2>&1; then
+    skip "python3 ctypes stats" "python3 not found"
+else
+    jpy=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+    [ -n "$jpy" ] || jpy=$(command -v python3)
+    run_stats_py "python3 ctypes stats (LD_PRELOAD)" arenalloc "$lib"
+    jelib=
+    if command -v "$cc" >/dev/null 2>&1; then
+        jelib=$("$cc" -print-file-name=libjemalloc.so.2 2>/dev/null)
+    fi
+    case $jelib in
+    /*) ;;
+    *) jelib=$(ldconfig -p 2>/dev/null | awk '$1 == "libjemalloc.so.2" { print $NF; exit }') ;;
+    esac
+    if [ -n "$jelib" ] && [ -f "$jelib" ]; then
+        run_stats_py "python3 ctypes stats (Debian's jemalloc, reference)" jemalloc "$jelib"
+    else
+        skip "python3 ctypes stats (Debian's jemalloc, reference)" "libjemalloc.so.2 not found"
     fi
 fi
 
