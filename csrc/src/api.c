@@ -296,10 +296,14 @@ static ALWAYS_INLINE bool dalloc_push(szind_t ind, void *ptr, const char *who) {
 static ALWAYS_INLINE void free_fast(void *ptr, const char *who) {
     emap_entry_t entry = emap_lookup(ptr);
     szind_t ind = emap_entry_szind1(entry) - 1; /* wraps for unknown pointers and NULL */
-    /* Large pointers take the slow path, which checks they are not interior pointers. */
-    if (UNLIKELY(ind >= SC_NBINS) || UNLIKELY(!dalloc_push(ind, ptr, who))) {
-        dalloc_slow(ptr, 0, who);
+    if (LIKELY(ind < SC_NBINS)) {
+        if (LIKELY(dalloc_push(ind, ptr, who))) return;
+    } else if (ind < TCACHE_NBINS_MAX && ((uintptr_t)ptr & PAGE_MASK) == 0) {
+        /* A cached large class: only an extent's first page maps to it, so a page-aligned
+         * pointer is the extent's start (anything else is invalid: the slow path says so). */
+        if (LIKELY(dalloc_push(ind, ptr, who))) return;
     }
+    dalloc_slow(ptr, 0, who);
 }
 
 static ALWAYS_INLINE void sdalloc_fast(void *ptr, size_t size, int flags, const char *who) {

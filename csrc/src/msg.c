@@ -5,6 +5,11 @@
 #include <unistd.h>
 
 void (*arenalloc_malloc_message)(void *cbopaque, const char *s) EXPORT = NULL;
+#if ARENALLOC_EXPORT_UNPREFIXED
+/* jemalloc's name for the same variable, for programs that set it under LD_PRELOAD. */
+extern __typeof(arenalloc_malloc_message) malloc_message
+    __attribute__((alias("arenalloc_malloc_message"), visibility("default")));
+#endif
 
 static void write_stderr(const char *s) {
     size_t len = strlen(s);

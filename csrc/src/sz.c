@@ -15,13 +15,15 @@
 #define R4(M, i) M(i) M((i) + 1) M((i) + 2) M((i) + 3)
 #define R16(M, i) R4(M, i) R4(M, (i) + 4) R4(M, (i) + 8) R4(M, (i) + 12)
 #define R64(M, i) R16(M, i) R16(M, (i) + 16) R16(M, (i) + 32) R16(M, (i) + 48)
+#define R256(M, i) R64(M, i) R64(M, (i) + 64) R64(M, (i) + 128) R64(M, (i) + 192)
+#define R1024(M, i) R256(M, i) R256(M, (i) + 256) R256(M, (i) + 512) R256(M, (i) + 768)
 
 #define I2S_ENTRY(i) I2S(i),
 const size_t sz_index2size_tab[SC_NSIZES] = {
     R64(I2S_ENTRY, 0) R64(I2S_ENTRY, 64) R64(I2S_ENTRY, 128) R16(I2S_ENTRY, 192)
     R16(I2S_ENTRY, 208) R4(I2S_ENTRY, 224) R4(I2S_ENTRY, 228)};
 
-/* Class of a size <= 4 KiB (s = 8k): the same rule as sz_size2index_compute, as a constant. */
+/* Class of a size <= SC_LOOKUP_MAXCLASS (s = 8k): the same rule as sz_size2index_compute, as a constant. */
 #define LGC(s) (64 - __builtin_clzll((unsigned long long)(s) - 1)) /* ceil(log2 s), s > 1 */
 #define S2I(s)                                                                                 \
     ((s) <= 8    ? 0                                                                           \
@@ -31,9 +33,8 @@ const size_t sz_index2size_tab[SC_NSIZES] = {
                         (LGC(s) - 3)) - 1)
 #define S2I_ENTRY(k) (uint8_t)S2I((size_t)(k) * 8),
 const uint8_t sz_size2index_tab[(SC_LOOKUP_MAXCLASS >> 3) + 1] = {
-    R64(S2I_ENTRY, 0) R64(S2I_ENTRY, 64) R64(S2I_ENTRY, 128) R64(S2I_ENTRY, 192)
-    R64(S2I_ENTRY, 256) R64(S2I_ENTRY, 320) R64(S2I_ENTRY, 384) R64(S2I_ENTRY, 448)
-    S2I_ENTRY(512)};
+    R1024(S2I_ENTRY, 0) R1024(S2I_ENTRY, 1024) R1024(S2I_ENTRY, 2048) R1024(S2I_ENTRY, 3072)
+    S2I_ENTRY(4096)};
 
 /* A slab is the smallest page multiple that the region size divides: lcm(size, PAGE), where
  * gcd(size, PAGE) is the largest power of two dividing size, capped at PAGE. */

@@ -20,7 +20,8 @@ typedef size_t szind_t;
 #define SC_NTINY 1
 #define SC_NBINS 36
 #define SC_NSIZES 232
-#define SC_LOOKUP_MAXCLASS ((size_t)4096)
+/* Sizes up to here (every class a thread cache holds by default) map to their class by table. */
+#define SC_LOOKUP_MAXCLASS ((size_t)32768)
 #define SC_SMALL_MAXCLASS ((size_t)14336)
 #define SC_LARGE_MINCLASS ((size_t)16384)
 #define SC_LARGE_MAXCLASS (((size_t)1 << 62) + ((size_t)3 << 60))

@@ -72,10 +72,7 @@ tsd_t *tsd_fetch_slow(tsd_t *tsd) {
     return tsd;
 }
 
-static void gc_step(tsd_t *tsd) {
-    tcache_gc_step(&tsd->tcache);
-    if (config_stats) tsd_deallocated_refresh(tsd);
-}
+static void gc_step(tsd_t *tsd) { tcache_gc_step(&tsd->tcache); }
 
 void tsd_events(tsd_t *tsd) {
     if (tsd->state != TSD_NOMINAL || tsd->event_countdown >= 0) return;

@@ -21,9 +21,10 @@
  *   deallocated (true) = thread_deallocated_slow + tcache_dalloc_bytes(&tcache): the free fast
  *                        path only counts a push in its cache bin (npush), so the sum is exact
  *                        whenever it is computed.
- *   thread_deallocated = that sum as of its last refresh: at every cache flush on free, every
- *                        tcache GC step (every opt.tcache_gc_incr_bytes of allocation, 64 KiB
- *                        by default), every read of thread.deallocated(p). thread.deallocatedp
+ *   thread_deallocated = that sum as of its last refresh: at every cache flush on free and
+ *                        every read of thread.deallocated(p) (not at GC steps: the sum walks
+ *                        every bin, which for 32 KiB objects would cost more than the
+ *                        allocation, since a GC step comes every 64 KiB). thread.deallocatedp
  *                        points here, so it lags the true value by the bytes freed into the
  *                        cache since the last refresh. (Counting it live on the free fast path
  *                        measured +4 instructions per malloc+free pair.)

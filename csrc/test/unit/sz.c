@@ -10,6 +10,7 @@
 
 #include "arenalloc.h"
 #include "sz.h"
+#include "tcache.h"
 
 static void boot(void) {
     /* Boots every module (sz included) through the public API. */
@@ -55,7 +56,7 @@ TEST_BEGIN(test_constants) {
     expect_zu_eq(sz_index2size(SC_NBINS - 1), SC_SMALL_MAXCLASS, "last small");
     expect_zu_eq(sz_index2size(SC_NBINS), SC_LARGE_MINCLASS, "first large");
     expect_zu_eq(sz_index2size(SC_NSIZES - 1), SC_LARGE_MAXCLASS, "last class");
-    expect_zu_eq(SC_LOOKUP_MAXCLASS, 4096, "");
+    expect_zu_eq(SC_LOOKUP_MAXCLASS, TCACHE_MAXCLASS_DEFAULT, "the table covers every class cached by default");
     expect_zu_eq(test_sz_large_minclass(), SC_LARGE_MINCLASS, "");
     expect_zu_eq(test_sz_small_maxclass(), SC_SMALL_MAXCLASS, "");
     unsigned nsmall = 0;
