@@ -135,14 +135,9 @@ void arena_dalloc_batch(arena_t *stats_arena, szind_t ind, void **ptrs, unsigned
         unsigned ai = edata_arena_ind(edatas[start]);
         arena_t *a = owner(edatas[start]);
         bin_t *bin = &a->bins[ind];
-        unsigned nempty = 0;
+        unsigned nempty;
         mutex_lock(&bin->lock);
-        for (unsigned i = start; i < n; i++) {
-            if (edatas[i] == NULL || edata_arena_ind(edatas[i]) != ai) continue;
-            if (bin_dalloc_locked(bin, ind, edatas[i], ptrs[i], who)) empty[nempty++] = edatas[i];
-            edatas[i] = NULL;
-            done++;
-        }
+        done += bin_dalloc_batch_locked(bin, ind, ptrs, edatas, start, n, ai, empty, &nempty, who);
         if (config_stats && a == stats_arena) {
             bin->stats.nflushes++;
             bin->stats.nrequests += nrequests;

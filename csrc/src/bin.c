@@ -63,10 +63,8 @@ unsigned bin_fill(bin_t *bin, pac_t *pac, szind_t ind, void **dst, unsigned n,
             if (slab == NULL) break;
         }
         unsigned take = slab->nfree < n - filled ? slab->nfree : n - filled;
-        char *base = slab->addr;
-        for (unsigned k = 0; k < take; k++) {
-            dst[filled++] = base + (size_t)bitmap_take_first(&slab->bitmap) * info->reg_size;
-        }
+        bitmap_take_n(&slab->bitmap, take, slab->addr, info->reg_size, dst + filled);
+        filled += take;
         slab->nfree -= take;
     }
     if (config_stats) {
@@ -79,8 +77,10 @@ unsigned bin_fill(bin_t *bin, pac_t *pac, szind_t ind, void **dst, unsigned n,
     return filled;
 }
 
-bool bin_dalloc_locked(bin_t *bin, szind_t ind, edata_t *slab, void *ptr, const char *who) {
-    const bin_info_t *info = &bin_infos[ind];
+/* Frees one region into its slab; the lock is held and stats are the caller's. Returns true
+ * when the slab became unused and was detached (see bin_dalloc_locked). */
+static ALWAYS_INLINE bool dalloc_region(bin_t *bin, const bin_info_t *info, edata_t *slab,
+                                        void *ptr, const char *who) {
     size_t diff = (size_t)((char *)ptr - (char *)slab->addr);
     unsigned idx = (unsigned)(((uint64_t)diff * info->div_magic) >> 32);
     if (UNLIKELY(diff >= info->slab_size || (size_t)idx * info->reg_size != diff)) {
@@ -90,13 +90,9 @@ bool bin_dalloc_locked(bin_t *bin, szind_t ind, edata_t *slab, void *ptr, const 
         al_fatal("%s: double free of pointer %p\n", who, ptr);
     }
     bitmap_set_free(&slab->bitmap, idx);
-    slab->nfree++;
-    if (config_stats) {
-        bin->stats.ndalloc++;
-        bin->stats.curregs--;
-    }
-    if (slab == bin->slabcur) return false; /* keep the current slab even when unused */
-    if (slab->nfree == info->nregs) {
+    uint32_t nfree = ++slab->nfree;
+    if (LIKELY(nfree > 1 && nfree < info->nregs) || slab == bin->slabcur) return false;
+    if (nfree == info->nregs) { /* unused: detach it (the current slab is kept) */
         if (info->nregs > 1) {
             edata_list_remove(&bin->nonfull, slab);
             bin->stats.nonfull_slabs--;
@@ -104,11 +100,38 @@ bool bin_dalloc_locked(bin_t *bin, szind_t ind, edata_t *slab, void *ptr, const 
         bin->stats.curslabs--;
         return true;
     }
-    if (slab->nfree == 1) { /* was full: track it again */
-        edata_list_append(&bin->nonfull, slab);
-        bin->stats.nonfull_slabs++;
-    }
+    edata_list_append(&bin->nonfull, slab); /* was full: track it again */
+    bin->stats.nonfull_slabs++;
     return false;
+}
+
+static inline void count_dallocs(bin_t *bin, unsigned n) {
+    if (config_stats) {
+        bin->stats.ndalloc += n;
+        bin->stats.curregs -= n;
+    }
+}
+
+bool bin_dalloc_locked(bin_t *bin, szind_t ind, edata_t *slab, void *ptr, const char *who) {
+    count_dallocs(bin, 1);
+    return dalloc_region(bin, &bin_infos[ind], slab, ptr, who);
+}
+
+unsigned bin_dalloc_batch_locked(bin_t *bin, szind_t ind, void **ptrs, edata_t **slabs,
+                                 unsigned start, unsigned n, unsigned arena_ind,
+                                 edata_t **empty, unsigned *nempty, const char *who) {
+    const bin_info_t *info = &bin_infos[ind];
+    unsigned freed = 0, ne = 0;
+    for (unsigned i = start; i < n; i++) {
+        edata_t *slab = slabs[i];
+        if (slab == NULL || edata_arena_ind(slab) != arena_ind) continue;
+        if (dalloc_region(bin, info, slab, ptrs[i], who)) empty[ne++] = slab;
+        slabs[i] = NULL;
+        freed++;
+    }
+    count_dallocs(bin, freed);
+    *nempty = ne;
+    return freed;
 }
 
 void bin_stats_read(bin_t *bin, bin_stats_t *out) {

@@ -55,6 +55,15 @@ unsigned bin_fill(bin_t *bin, pac_t *pac, szind_t ind, void **dst, unsigned n,
  */
 bool bin_dalloc_locked(bin_t *bin, szind_t ind, edata_t *slab, void *ptr, const char *who);
 void bin_slab_release(pac_t *pac, edata_t *slab);
+/*
+ * A thread cache's flush, one owner at a time: frees every ptrs[k] (k in [start, n)) whose slab
+ * slabs[k] belongs to arena arena_ind, setting slabs[k] to NULL; the lock is held. Slabs that
+ * became unused are detached into empty[] (*nempty of them) for bin_slab_release after
+ * unlocking. Returns how many regions were freed.
+ */
+unsigned bin_dalloc_batch_locked(bin_t *bin, szind_t ind, void **ptrs, edata_t **slabs,
+                                 unsigned start, unsigned n, unsigned arena_ind,
+                                 edata_t **empty, unsigned *nempty, const char *who);
 
 void bin_stats_read(bin_t *bin, bin_stats_t *out);
 

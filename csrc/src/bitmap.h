@@ -41,4 +41,19 @@ static inline unsigned bitmap_take_first(bitmap_t *b) {
     }
 }
 
+/* Takes the n lowest free regions (the caller knows n are free) in one pass over the words,
+ * writing the address of region k, base + k * reg_size, to dst[0..n). */
+static inline void bitmap_take_n(bitmap_t *b, unsigned n, char *base, size_t reg_size,
+                                 void **dst) {
+    for (unsigned i = 0; n > 0; i++) {
+        uint64_t w = b->w[i];
+        char *word_base = base + (size_t)i * 64 * reg_size;
+        for (; w != 0 && n > 0; n--) {
+            *dst++ = word_base + (size_t)__builtin_ctzll(w) * reg_size;
+            w &= w - 1;
+        }
+        b->w[i] = w;
+    }
+}
+
 #endif
