@@ -16,10 +16,7 @@ mod gen;
 mod tree;
 
 /// Hand-written items placed into generated modules (module path, items).
-const EXTRAS: &[(&str, &str)] = &[(
-    "stats",
-    "#[cfg(not(arenalloc_ctl_pending_stats_print))]\npub use crate::print::{print, print_with};",
-)];
+const EXTRAS: &[(&str, &str)] = &[("stats", "pub use crate::print::{print, print_with};")];
 
 fn main() {
     // The core's build script says where its headers are (links = "arenalloc"); the table sits
@@ -42,17 +39,6 @@ fn main() {
     let tree = tree::parse(&src).unwrap_or_else(|e| panic!("{e}"));
     let handles = gen::handles(&tree, EXTRAS).unwrap_or_else(|e| panic!("{e}"));
     let snapshot = gen::snapshot(&tree).unwrap_or_else(|e| panic!("{e}"));
-
-    // PENDING: `malloc_stats_print` is being written in the C core; `stats::print` uses its
-    // binding in `arenalloc::ffi` and is compiled out until that binding exists.
-    println!("cargo:rustc-check-cfg=cfg(arenalloc_ctl_pending_stats_print)");
-    let ffi = csrc.join("../src/ffi.rs");
-    println!("cargo:rerun-if-changed={}", ffi.display());
-    let has_print =
-        fs::read_to_string(&ffi).is_ok_and(|t| t.contains("pub fn arenalloc_malloc_stats_print("));
-    if !has_print {
-        println!("cargo:rustc-cfg=arenalloc_ctl_pending_stats_print");
-    }
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
     write_if_changed(&out.join("handles.rs"), &handles);

@@ -72,7 +72,6 @@ mod keys;
 #[cfg(any(feature = "prometheus", test))]
 #[cfg(feature = "stats")]
 pub mod metrics;
-#[cfg(not(arenalloc_ctl_pending_stats_print))]
 mod print;
 pub mod raw;
 #[cfg(feature = "stats")]

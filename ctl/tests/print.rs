@@ -1,5 +1,4 @@
 //! `stats::print`: the C report through a Rust callback (text, and JSON that parses).
-#![cfg(not(arenalloc_ctl_pending_stats_print))]
 
 use arenalloc_ctl::stats;
 
