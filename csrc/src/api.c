@@ -241,7 +241,7 @@ static NOINLINE void dalloc_slow(void *ptr, int flags, const char *who) {
     if (opt_junk_free) memset(ptr, JUNK_FREE, usize);
     if (tsd_tcache_usable(tsd) && FLAGS_TCACHE(flags) == 0 && ind < tcache_nbins) {
         bool flushed = tcache_dalloc_hard(&tsd->tcache, ind, ptr, who);
-        if (config_stats && flushed) tsd_deallocated_refresh(tsd); /* see tsd.h */
+        if (config_stats && flushed) tsd_deallocated_refresh_bin(tsd, ind); /* see tsd.h */
     } else {
         arena_dalloc(e, ptr, ind, who);
         tsd->thread_deallocated_slow += usize;

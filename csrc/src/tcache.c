@@ -101,9 +101,16 @@ uint64_t tcache_bin_nrequests(const tcache_t *t, szind_t ind) {
     return t->nflow[ind] + bin->npush - cache_bin_ncached(bin);
 }
 
-uint64_t tcache_dalloc_bytes(const tcache_t *t) {
+uint64_t tcache_fold_pushes(tcache_t *t, szind_t ind) {
+    const cache_bin_t *bin = &t->bins[ind];
+    uint64_t bytes = (bin->npush - t->npush_folded[ind]) * bin->usize;
+    t->npush_folded[ind] = bin->npush;
+    return bytes;
+}
+
+uint64_t tcache_fold_all(tcache_t *t) {
     uint64_t bytes = 0;
-    for (szind_t i = 0; i < tcache_nbins; i++) bytes += t->bins[i].npush * t->bins[i].usize;
+    for (szind_t i = 0; i < tcache_nbins; i++) bytes += tcache_fold_pushes(t, i);
     return bytes;
 }
 

@@ -49,7 +49,8 @@ typedef struct tcache_s {
     void **slots;    /* stack memory of all bins (recycled through a pool) */
     unsigned gc_next;
     uint8_t lg_fill_div[TCACHE_NBINS_MAX];
-    uint64_t nflow[TCACHE_NBINS_MAX]; /* stats: items filled in minus items flushed (mod 2^64) */
+    uint64_t nflow[TCACHE_NBINS_MAX];
+    uint64_t npush_folded[TCACHE_NBINS_MAX]; /* npush already counted in the deallocated bytes */ /* stats: items filled in minus items flushed (mod 2^64) */
     bool refilled[TCACHE_NBINS_MAX];
     uint64_t nrequests_reported[TCACHE_NBINS_MAX];
 } tcache_t;
@@ -79,8 +80,10 @@ void tcache_gc_step(tcache_t *t);
 
 /* Allocation requests served by bin ind so far (pops), for statistics. */
 uint64_t tcache_bin_nrequests(const tcache_t *t, szind_t ind);
-/* Bytes freed into the cache since tcache_init (pushes times usable size; owner only). */
-uint64_t tcache_dalloc_bytes(const tcache_t *t);
+/* Bytes freed into bin ind (pushes times usable size) since it was last folded, marking them
+ * folded; tcache_fold_all does every bin. Owner only. */
+uint64_t tcache_fold_pushes(tcache_t *t, szind_t ind);
+uint64_t tcache_fold_all(tcache_t *t);
 /*
  * Bytes sitting in t's bins, read from any thread (see cache_bin.h "Concurrency"): the caller
  * holds the lock under which t is set up and torn down (the tsd registry lock).

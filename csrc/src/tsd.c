@@ -38,9 +38,8 @@ static void tsd_cleanup(void *arg) {
     tsd->reentrancy++;
     tcache_flush_all(&tsd->tcache);
     registry_remove(tsd);
-    tsd->thread_deallocated_slow += tcache_dalloc_bytes(&tsd->tcache);
+    tsd_deallocated_refresh(tsd); /* folds the cache's pushes before its bins are cleared */
     tcache_destroy(&tsd->tcache);
-    tsd_deallocated_refresh(tsd);
     if (tsd->arena) arena_thread_leave(tsd->arena);
     tsd->state = TSD_PURGATORY;
     tsd->reentrancy--;
@@ -91,8 +90,14 @@ void tsd_events(tsd_t *tsd) {
 }
 
 uint64_t tsd_deallocated_refresh(tsd_t *tsd) {
-    tsd->thread_deallocated = tsd->thread_deallocated_slow + tcache_dalloc_bytes(&tsd->tcache);
+    tsd->thread_deallocated_slow += tcache_fold_all(&tsd->tcache);
+    tsd->thread_deallocated = tsd->thread_deallocated_slow;
     return tsd->thread_deallocated;
+}
+
+void tsd_deallocated_refresh_bin(tsd_t *tsd, szind_t ind) {
+    tsd->thread_deallocated_slow += tcache_fold_pushes(&tsd->tcache, ind);
+    tsd->thread_deallocated = tsd->thread_deallocated_slow;
 }
 
 bool tsd_tcache_set_enabled(tsd_t *tsd, bool enabled) {
@@ -103,7 +108,7 @@ bool tsd_tcache_set_enabled(tsd_t *tsd, bool enabled) {
     if (!enabled) {
         tcache_flush_all(&tsd->tcache);
         mutex_lock(&registry_lock);
-        tsd->thread_deallocated_slow += tcache_dalloc_bytes(&tsd->tcache);
+        tsd_deallocated_refresh(tsd); /* folds the cache's pushes before its bins are cleared */
         tcache_destroy(&tsd->tcache);
         mutex_unlock(&registry_lock);
         tsd->tcache_enabled = false;

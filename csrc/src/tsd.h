@@ -18,18 +18,15 @@
  * Byte counters (thread.allocated / thread.deallocated):
  *   thread_allocated   = usable bytes this thread allocated; exact and live (the malloc fast
  *                        path adds to it).
- *   deallocated (true) = thread_deallocated_slow + tcache_dalloc_bytes(&tcache): the free fast
- *                        path only counts a push in its cache bin (npush), so the sum is exact
- *                        whenever it is computed.
- *   thread_deallocated = that sum as of its last refresh: at every cache flush on free and
- *                        every read of thread.deallocated(p) (not at GC steps: the sum walks
- *                        every bin, which for 32 KiB objects would cost more than the
- *                        allocation, since a GC step comes every 64 KiB). thread.deallocatedp
- *                        points here, so it lags the true value by the bytes freed into the
- *                        cache since the last refresh. (Counting it live on the free fast path
- *                        measured +4 instructions per malloc+free pair.)
- *   The cache's npush counts are folded into thread_deallocated_slow before its bins are
- *   cleared (cache disabled, thread exit).
+ *   deallocated (true) = thread_deallocated_slow + the bytes pushed into cache bins and not yet
+ *                        folded (tcache_fold_pushes: the free fast path only counts a push in
+ *                        its bin, npush), so it is exact whenever the bins are folded.
+ *   thread_deallocated = thread_deallocated_slow as of the last fold: a flush folds its own
+ *                        bin (O(1)), a read of thread.deallocated(p) folds them all.
+ *                        thread.deallocatedp points here, so it lags the true value by the
+ *                        bytes freed into bins since they were folded. (Counting it live on the
+ *                        free fast path measured +4 instructions per malloc+free pair.)
+ *   Every bin is folded before the cache's bins are cleared (cache disabled, thread exit).
  *
  * Registry: live (NOMINAL) threads are linked in a list that the stats merge walks
  * (tsd_foreach). Under the registry lock a thread's cache is set up and torn down and its arena
@@ -101,6 +98,8 @@ void tsd_foreach(void (*f)(tsd_t *, void *), void *arg);
 
 /* Recomputes tsd->thread_deallocated (owner only) and returns it. */
 uint64_t tsd_deallocated_refresh(tsd_t *tsd);
+/* The same for one cache bin only, O(1): what a flush of that bin does. */
+void tsd_deallocated_refresh_bin(tsd_t *tsd, szind_t ind);
 /*
  * Turns the calling thread's cache off (flushing it; bins zeroed, so the fast paths fall
  * through to the arena) or on again. True if the cache could not be set up (out of memory, or
