@@ -135,4 +135,15 @@ fn main() {
     };
     println!("{:<20} {:>12}", "peak RSS (VmHWM)", mib("VmHWM"));
     println!("{:<20} {:>12}", "current RSS (VmRSS)", mib("VmRSS"));
+
+    // The allocator's own view (an epoch snapshot through mallctl): what the program holds,
+    // what the allocator holds for it, and what it has mapped.
+    let snap = arenalloc_ctl::Snapshot::take().expect("mallctl snapshot");
+    let t = &snap.totals;
+    let m = |bytes: usize| format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64);
+    println!("{:<20} {:>12}", "stats.allocated", m(t.allocated));
+    println!("{:<20} {:>12}", "stats.active", m(t.active));
+    println!("{:<20} {:>12}", "stats.resident", m(t.resident));
+    println!("{:<20} {:>12}", "stats.mapped", m(t.mapped));
+    println!("{:<20} {:>12}", "stats.metadata", m(t.metadata));
 }
