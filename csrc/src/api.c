@@ -11,12 +11,14 @@
  *       init if needed -> tsd_fetch -> class of (size, alignment)
  *       cacheable class and cache usable -> tcache_alloc_hard (fill from the arena on a miss)
  *       else arena_malloc (bin for small, large extent otherwise)
- *       count the bytes; run due events (tcache GC)
+ *       decay tick (every ARENA_DECAY_NTICKS slow-path events: tsd.h); count the bytes; run
+ *       due events (tcache GC)
  *   free(ptr)
  *     emap entry -> class; cached class and cache bin not full -> push              (fast)
  *     else dalloc_slow(ptr, "free()")
  *       validate (unknown pointer -> fatal, naming the call) -> tcache_dalloc_hard (flush
- *       half on overflow) or arena_dalloc
+ *       half on overflow) or arena_dalloc (which purges at once with dirty_decay_ms 0);
+ *       decay tick
  *   sdallocx(ptr, size, 0): as free, with the class taken from size: no emap lookup.
  *
  * Errors: allocation failure returns NULL with errno ENOMEM and changes nothing (with
@@ -216,6 +218,7 @@ static NOINLINE void *alloc_slow(size_t size, int flags, const char *who) {
     }
     if (UNLIKELY(ret == NULL)) return oom(who);
     if (!zero && opt_junk_alloc) memset(ret, JUNK_ALLOC, usize);
+    tsd_decay_tick(tsd, arena);
     tsd->thread_allocated += usize;
     tsd->event_countdown -= (int64_t)usize;
     if (tsd->event_countdown < 0) tsd_events(tsd);
@@ -246,6 +249,7 @@ static NOINLINE void dalloc_slow(void *ptr, int flags, const char *who) {
         arena_dalloc(e, ptr, ind, who);
         tsd->thread_deallocated_slow += usize;
     }
+    tsd_decay_tick(tsd, arena_of(e));
 }
 
 /* ---- fast paths ---- */

@@ -8,6 +8,11 @@
 arena_t *arenas[ARENAS_MAX];
 unsigned narenas_auto;
 unsigned opt_narenas; /* 0 until arena_boot: "default" */
+ssize_t opt_dirty_decay_ms = 10000;
+ssize_t opt_muzzy_decay_ms = 0;
+
+/* arenas.{dirty,muzzy}_decay_ms (atomic): [0] dirty, [1] muzzy. */
+static ssize_t decay_ms_default[2];
 
 static mutex_t arenas_lock;
 static unsigned next_auto; /* atomic round-robin cursor */
@@ -19,6 +24,8 @@ static arena_t *arena_new(unsigned ind) {
     a->start_ns = platform_now_ns();
     ehooks_init(&a->ehooks, NULL, ind);
     if (pac_init(&a->pac, &a->ehooks, ind)) return NULL;
+    pac_decay_ms_set(&a->pac, EXTENT_DIRTY, arena_decay_ms_default(EXTENT_DIRTY), a->start_ns);
+    pac_decay_ms_set(&a->pac, EXTENT_MUZZY, arena_decay_ms_default(EXTENT_MUZZY), a->start_ns);
     for (unsigned i = 0; i < SC_NBINS; i++) {
         if (bin_init(&a->bins[i])) return NULL;
     }
@@ -27,6 +34,8 @@ static arena_t *arena_new(unsigned ind) {
 
 bool arena_boot(void) {
     if (mutex_init(&arenas_lock)) return true;
+    decay_ms_default[0] = opt_dirty_decay_ms;
+    decay_ms_default[1] = opt_muzzy_decay_ms;
     unsigned ncpus = platform_ncpus();
     if (opt_narenas == 0) opt_narenas = ncpus == 1 ? 1 : 4 * ncpus; /* jemalloc's default */
     narenas_auto = opt_narenas;
@@ -89,21 +98,30 @@ unsigned arena_fill_small(arena_t *arena, szind_t ind, void **dst, unsigned n,
     return bin_fill(&arena->bins[ind], &arena->pac, ind, dst, n, nrequests);
 }
 
-static arena_t *owner(edata_t *e) { return __atomic_load_n(&arenas[edata_arena_ind(e)], __ATOMIC_ACQUIRE); }
+/* Pages went into a's dirty set: with dirty_decay_ms 0 they go back at once. No lock held. */
+static void dirtied(arena_t *a) {
+    if (UNLIKELY(arena_decay_ms(a, EXTENT_DIRTY) == 0)) {
+        pac_decay(&a->pac, PAC_DECAY_TICK, platform_now_ns());
+    }
+}
 
 void arena_dalloc(edata_t *e, void *ptr, szind_t ind, const char *who) {
-    arena_t *a = owner(e);
+    arena_t *a = arena_of(e);
     if (ind < SC_NBINS) {
         bin_t *bin = &a->bins[ind];
         mutex_lock(&bin->lock);
         bool release = bin_dalloc_locked(bin, ind, e, ptr, who);
         mutex_unlock(&bin->lock);
-        if (release) bin_slab_release(&a->pac, e);
+        if (release) {
+            bin_slab_release(&a->pac, e);
+            dirtied(a);
+        }
         return;
     }
     if (UNLIKELY(ptr != e->addr)) al_fatal("%s: invalid pointer %p\n", who, ptr);
     if (config_stats) __atomic_fetch_add(&lstats(a, ind)->ndalloc, 1, __ATOMIC_RELAXED);
     large_dalloc(&a->pac, e);
+    dirtied(a);
 }
 
 /* Looks up the extent of a pointer taken from a thread cache of class ind. */
@@ -133,7 +151,7 @@ void arena_dalloc_batch(arena_t *stats_arena, szind_t ind, void **ptrs, unsigned
     for (unsigned done = 0, start = 0; done < n;) {
         while (edatas[start] == NULL) start++;
         unsigned ai = edata_arena_ind(edatas[start]);
-        arena_t *a = owner(edatas[start]);
+        arena_t *a = arena_of(edatas[start]);
         bin_t *bin = &a->bins[ind];
         unsigned nempty;
         mutex_lock(&bin->lock);
@@ -145,6 +163,7 @@ void arena_dalloc_batch(arena_t *stats_arena, szind_t ind, void **ptrs, unsigned
         }
         mutex_unlock(&bin->lock);
         for (unsigned i = 0; i < nempty; i++) bin_slab_release(&a->pac, empty[i]);
+        if (nempty > 0) dirtied(a);
     }
     if (config_stats && !credited) {
         bin_t *bin = &stats_arena->bins[ind];
@@ -156,9 +175,11 @@ void arena_dalloc_batch(arena_t *stats_arena, szind_t ind, void **ptrs, unsigned
 }
 
 bool arena_ralloc_large_in_place(edata_t *e, szind_t ind, size_t usize, bool zero) {
-    arena_t *a = owner(e);
+    arena_t *a = arena_of(e);
     szind_t old = e->szind;
+    size_t old_size = e->size;
     if (large_resize(&a->pac, e, ind, usize, zero)) return true;
+    if (e->size < old_size) dirtied(a); /* the tail was freed */
     if (config_stats && old != ind) {
         __atomic_fetch_add(&lstats(a, old)->ndalloc, 1, __ATOMIC_RELAXED);
         __atomic_fetch_add(&lstats(a, ind)->nmalloc, 1, __ATOMIC_RELAXED);
@@ -167,14 +188,44 @@ bool arena_ralloc_large_in_place(edata_t *e, szind_t ind, size_t usize, bool zer
     return false;
 }
 
-/* Fork: every arena's bins, then its page allocator (the lock order). */
+/* ---- decay ---- */
+
+ssize_t arena_decay_ms_default(extent_state_t which) {
+    return __atomic_load_n(&decay_ms_default[which == EXTENT_MUZZY], __ATOMIC_RELAXED);
+}
+
+bool arena_decay_ms_default_set(extent_state_t which, ssize_t ms) {
+    if (!decay_ms_valid(ms)) return true;
+    __atomic_store_n(&decay_ms_default[which == EXTENT_MUZZY], ms, __ATOMIC_RELAXED);
+    return false;
+}
+
+bool arena_set_decay_ms(arena_t *arena, extent_state_t which, ssize_t ms) {
+    if (!decay_ms_valid(ms)) return true;
+    pac_decay_ms_set(&arena->pac, which, ms, platform_now_ns());
+    return false;
+}
+
+void arena_decay(arena_t *arena, bool all) {
+    pac_decay(&arena->pac, all ? PAC_DECAY_ALL : PAC_DECAY_NOW, platform_now_ns());
+}
+
+void arena_decay_tick(arena_t *arena) {
+    pac_decay(&arena->pac, PAC_DECAY_TICK, platform_now_ns());
+}
+
+/* Fork, in the lock order: every arena's decay lock (a sweep with custom hooks may allocate
+ * from any arena while holding it), then each arena's bins and page allocator. */
 void arena_prefork(void) {
     mutex_prefork(&arenas_lock);
+    for (unsigned i = 0; i < ARENAS_MAX; i++) {
+        if (arenas[i] != NULL) pac_prefork0(&arenas[i]->pac);
+    }
     for (unsigned i = 0; i < ARENAS_MAX; i++) {
         arena_t *a = arenas[i];
         if (a == NULL) continue;
         for (unsigned b = 0; b < SC_NBINS; b++) bin_prefork(&a->bins[b]);
-        pac_prefork(&a->pac);
+        pac_prefork1(&a->pac);
     }
 }
 

@@ -5,6 +5,20 @@
  *
  * The arena never calls the thread cache: caches hand it batches (fill, dalloc batch) as plain
  * pointer arrays. Locks: bins and page allocator have their own; the table has one for creation.
+ *
+ * Giving memory back: the page allocator knows how to purge (pac.h); the arena decides when
+ * (jemalloc's rule without background threads):
+ *   - every ARENA_DECAY_NTICKS slow-path events of a thread (a thread-cache fill or flush, a
+ *     large allocation or free, an allocation or free without the cache: tsd.h counts them;
+ *     the fast paths never do) run arena_decay_tick on the arena involved: if no other thread
+ *     is sweeping it and an epoch of its dirty or muzzy decay ended, it purges down to the curve;
+ *   - with dirty_decay_ms 0, every free of pages into the dirty set purges them at once (and
+ *     with muzzy_decay_ms 0, lazily purged pages go on to retained at once);
+ *   - arena_decay (mallctl arena.<i>.decay / arena.<i>.purge) purges to the curve or entirely;
+ *   - arena_set_decay_ms (arena.<i>.{dirty,muzzy}_decay_ms) restarts the set's schedule, with
+ *     effect at once.
+ * Consequence, as in jemalloc without background threads: a process that stops calling the
+ * allocator's slow paths keeps its dirty pages until something ticks or purges.
  */
 #ifndef AL_ARENA_H
 #define AL_ARENA_H
@@ -13,6 +27,10 @@
 #include "ehooks.h"
 #include "large.h"
 #include "pac.h"
+
+/* Slow-path events of a thread between two decay ticks (jemalloc's ARENA_DECAY_NTICKS_PER_UPDATE
+ * is the mean of a random ticker; a fixed count is enough here). */
+#define ARENA_DECAY_NTICKS 1000
 
 /* Arena indices are < ARENAS_MAX (jemalloc's MALLOCX_ARENA_LIMIT). */
 #define ARENAS_MAX 4095
@@ -39,6 +57,10 @@ extern unsigned narenas_auto;
 /* Option narenas: automatic arenas wanted (0 = default: 4 per CPU, 1 on one CPU); arena_boot
  * replaces 0 by the computed number. narenas_auto is it, capped at ARENAS_MAX. */
 extern unsigned opt_narenas;
+/* Options dirty_decay_ms (default 10000) and muzzy_decay_ms (default 0): the decay times
+ * arenas start with (-1 never purge, 0 at once; valid: decay.h). Read-only after boot: the
+ * defaults that change at run time are arena_decay_ms_default's. */
+extern ssize_t opt_dirty_decay_ms, opt_muzzy_decay_ms;
 
 bool arena_boot(void);
 /* Arena indices in use are < arena_narenas() (arenas.narenas: the automatic ones for now). */
@@ -64,6 +86,29 @@ void arena_dalloc_batch(arena_t *stats_arena, szind_t ind, void **ptrs, unsigned
                         uint64_t nrequests, const char *who);
 /* In-place resize of a large allocation. True on failure. */
 bool arena_ralloc_large_in_place(edata_t *e, szind_t ind, size_t usize, bool zero);
+
+/* The arena that owns extent e. */
+static inline arena_t *arena_of(const edata_t *e) {
+    return __atomic_load_n(&arenas[edata_arena_ind(e)], __ATOMIC_ACQUIRE);
+}
+
+/* ---- decay (which: EXTENT_DIRTY or EXTENT_MUZZY) ---- */
+
+/* arenas.{dirty,muzzy}_decay_ms: the decay time of arenas created from now on. */
+ssize_t arena_decay_ms_default(extent_state_t which);
+/* True if ms is not a valid decay time (nothing changes). */
+bool arena_decay_ms_default_set(extent_state_t which, ssize_t ms);
+static inline ssize_t arena_decay_ms(const arena_t *arena, extent_state_t which) {
+    return pac_decay_ms(&arena->pac, which);
+}
+/* Sets the arena's decay time and restarts that schedule; 0 purges at once. True if ms is not
+ * a valid decay time (nothing changes). */
+bool arena_set_decay_ms(arena_t *arena, extent_state_t which, ssize_t ms);
+/* Purges down to the decay curve now (all: every dirty and muzzy page), waiting for a sweep
+ * in progress. */
+void arena_decay(arena_t *arena, bool all);
+/* The periodic step (tsd.h): skipped if another thread is sweeping the arena. */
+void arena_decay_tick(arena_t *arena);
 
 void arena_prefork(void);
 void arena_postfork_parent(void);

@@ -211,6 +211,8 @@ static const conf_opt_t conf_opts[] = {
     BOOL_OPT("confirm_conf", &opt_confirm_conf),
     BOOL_OPT("retain", &opt_retain),
     CUSTOM_OPT("narenas", set_narenas),
+    NUM_OPT("dirty_decay_ms", KIND_SSIZE, &opt_dirty_decay_ms, -1, DECAY_MS_MAX, false),
+    NUM_OPT("muzzy_decay_ms", KIND_SSIZE, &opt_muzzy_decay_ms, -1, DECAY_MS_MAX, false),
     BOOL_OPT("tcache", &opt_tcache),
     NUM_OPT("tcache_max", KIND_SIZE, &opt_tcache_max, 0, TCACHE_MAXCLASS_LIMIT, true),
     CUSTOM_OPT("lg_tcache_max", set_lg_tcache_max),

@@ -45,7 +45,7 @@
  * Parsing never allocates and never uses stdio: it runs before the allocator exists.
  *
  * Options. Only those that take effect in arenalloc today are accepted; any other key
- * (dirty_decay_ms, background_thread, thp, percpu_arena, prof*, ...) is an "Invalid conf pair"
+ * (background_thread, thp, percpu_arena, oversize_threshold, prof*, ...) is an "Invalid conf pair"
  * until the feature lands. Defaults are jemalloc 5.3's. Each variable below holds the value in
  * force and is read-only once malloc is initialized (the mallctl `opt.<name>` keys read them).
  *
@@ -58,6 +58,9 @@
  *   confirm_conf               bool          conf.c      conf.c: see above
  *   retain                     bool          ehooks.c    ehooks.c: default dalloc hook keeps maps
  *   narenas                    unsigned      arena.c     arena.c: automatic arenas (0: 4 x CPUs)
+ *   dirty_decay_ms             ssize_t       arena.c     arena.c: decay time of dirty pages of
+ *   muzzy_decay_ms             ssize_t       arena.c       new arenas, and of muzzy pages
+ *                                                          (-1 never, 0 at once; <= DECAY_MS_MAX)
  *   tcache                     bool          tcache.c    tsd.c: threads start with a cache or not
  *   tcache_max, lg_tcache_max  size_t        tcache.c    tcache.c: largest cached class (<= 8 MiB)
  *   tcache_nslots_small_min    unsigned      tcache.c    tcache.c: small bin capacity =

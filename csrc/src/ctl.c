@@ -662,3 +662,101 @@ static int ctl_arenas_lookup(const size_t *mib, size_t miblen, void *oldp, size_
     out_put(oldp, &ind, sizeof(ind));
     return 0;
 }
+
+/* ---- decay: arena.<i>.{decay, purge, dirty_decay_ms, muzzy_decay_ms}, arenas.*_decay_ms ---- */
+
+/* Runs f on every arena that exists (MALLCTL_ARENAS_ALL), or on arena i if it exists. */
+static int arena_each(size_t i, void (*f)(arena_t *, void *), void *arg) {
+    if (i == MALLCTL_ARENAS_DESTROYED) return EFAULT; /* no arena is ever destroyed yet */
+    if (i != MALLCTL_ARENAS_ALL) {
+        arena_t *a = arena_get((unsigned)i, false);
+        if (a != NULL) f(a, arg);
+        return 0;
+    }
+    for (unsigned k = 0; k < arena_narenas(); k++) {
+        arena_t *a = arena_get(k, false);
+        if (a != NULL) f(a, arg);
+    }
+    return 0;
+}
+
+static void do_decay(arena_t *a, void *all) { arena_decay(a, *(bool *)all); }
+
+static int ctl_arena_decay(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                           void *newp, size_t newlen) {
+    bool all = false;
+    return arena_each(mib[1], do_decay, &all);
+}
+
+static int ctl_arena_purge(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                           void *newp, size_t newlen) {
+    bool all = true;
+    return arena_each(mib[1], do_decay, &all);
+}
+
+typedef struct {
+    extent_state_t which;
+    ssize_t ms;
+} decay_ms_arg_t;
+
+static void do_set_decay_ms(arena_t *a, void *arg) {
+    decay_ms_arg_t *d = arg;
+    arena_set_decay_ms(a, d->which, d->ms);
+}
+
+/* arena.<i>.{dirty,muzzy}_decay_ms. The value is checked before anything else. */
+static int arena_decay_ms_ctl(const size_t *mib, void *oldp, void *newp, extent_state_t which) {
+    decay_ms_arg_t arg = {which, 0};
+    if (newp != NULL) {
+        memcpy(&arg.ms, newp, sizeof(arg.ms));
+        if (!decay_ms_valid(arg.ms)) return EINVAL;
+    }
+    size_t i = mib[1];
+    if (i == MALLCTL_ARENAS_DESTROYED) return EFAULT;
+    arena_t *a;
+    if (i == MALLCTL_ARENAS_ALL) {
+        a = arena_get(0, false); /* reads give arena 0's */
+    } else {
+        /* A write creates an automatic arena (as thread.arena does); a read does not. */
+        a = arena_get((unsigned)i, newp != NULL);
+        if (a == NULL) return newp != NULL ? EAGAIN : EFAULT;
+    }
+    ssize_t old = arena_decay_ms(a, which);
+    if (newp != NULL) {
+        if (i == MALLCTL_ARENAS_ALL) arena_each(i, do_set_decay_ms, &arg);
+        else arena_set_decay_ms(a, which, arg.ms);
+    }
+    out_put(oldp, &old, sizeof(old));
+    return 0;
+}
+
+static int ctl_arena_dirty_decay_ms(const size_t *mib, size_t miblen, void *oldp,
+                                    size_t *oldlenp, void *newp, size_t newlen) {
+    return arena_decay_ms_ctl(mib, oldp, newp, EXTENT_DIRTY);
+}
+
+static int ctl_arena_muzzy_decay_ms(const size_t *mib, size_t miblen, void *oldp,
+                                    size_t *oldlenp, void *newp, size_t newlen) {
+    return arena_decay_ms_ctl(mib, oldp, newp, EXTENT_MUZZY);
+}
+
+static int arenas_decay_ms_ctl(void *oldp, void *newp, extent_state_t which) {
+    ssize_t old = arena_decay_ms_default(which);
+    if (newp != NULL) {
+        ssize_t ms;
+        memcpy(&ms, newp, sizeof(ms));
+        if (arena_decay_ms_default_set(which, ms)) return EINVAL;
+    }
+    out_put(oldp, &old, sizeof(old));
+    return 0;
+}
+
+static int ctl_arenas_dirty_decay_ms(const size_t *mib, size_t miblen, void *oldp,
+                                     size_t *oldlenp, void *newp, size_t newlen) {
+    return arenas_decay_ms_ctl(oldp, newp, EXTENT_DIRTY);
+}
+
+static int ctl_arenas_muzzy_decay_ms(const size_t *mib, size_t miblen, void *oldp,
+                                     size_t *oldlenp, void *newp, size_t newlen) {
+    return arenas_decay_ms_ctl(oldp, newp, EXTENT_MUZZY);
+}

@@ -18,17 +18,19 @@
  *           first min(sizeof, *oldlenp) bytes of the value are copied, *oldlenp is set to that
  *           and nothing else happens (a write in the same call is not done); also two inputs
  *           jemalloc silently ignores: oldp without oldlenp, and newlen != 0 without newp;
- *           NULL name / mibp / miblenp; semantic errors of a key (arenas.lookup);
+ *           NULL name / mibp / miblenp; semantic errors of a key (arenas.lookup, a decay time
+ *           below -1 or above DECAY_MS_MAX);
  *   EFAULT  an indexed MIB component above UINT_MAX; thread.arena beyond arenas.narenas;
- *           thread.tcache.flush without a cache;
+ *           thread.tcache.flush without a cache; arena.<i>.* of MALLCTL_ARENAS_DESTROYED (no
+ *           arena is destroyed yet); a read of arena.<i>.*_decay_ms of an arena not created;
  *   EAGAIN  the namespace or a snapshot could not be set up (out of memory).
  * mallctlnametomib: *miblenp is the capacity of mibp on entry and the MIB length on return;
  * a name longer than the capacity fills it and succeeds (a partial MIB, completed by the
  * caller), and a name of an interior node is legal there.
  *
  * Concurrency: one ctl lock serializes the tree walk, VALUE leaves and everything that reads or
- * refreshes the statistics snapshot. Lock order: init < ctl < arenas < registry < bin < pac <
- * tcache pool < base (api.c's fork handlers take it in that order). Handlers of thread.* keys
+ * refreshes the statistics snapshot. Lock order: init < ctl < arenas < registry < decay < bin <
+ * pac < tcache pool < base (api.c's fork handlers take it in that order). Handlers of thread.* keys
  * touch only the calling thread and run without it.
  */
 #ifndef AL_CTL_H

@@ -76,6 +76,15 @@ static inline void edata_list_append(edata_list_t *l, edata_t *e) {
     l->n++;
 }
 
+static inline void edata_list_prepend(edata_list_t *l, edata_t *e) {
+    e->prev = NULL;
+    e->next = l->head;
+    if (l->head) l->head->prev = e;
+    else l->tail = e;
+    l->head = e;
+    l->n++;
+}
+
 static inline void edata_list_remove(edata_list_t *l, edata_t *e) {
     if (e->prev) e->prev->next = e->next;
     else l->head = e->next;

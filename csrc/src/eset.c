@@ -57,6 +57,11 @@ void eset_remove(eset_t *set, edata_t *e) {
     set->npages -= e->size >> LG_PAGE;
 }
 
+void eset_make_oldest(eset_t *set, edata_t *e) {
+    edata_list_remove(&set->lru, e);
+    edata_list_prepend(&set->lru, e);
+}
+
 static bool fits(const edata_t *e, size_t size, size_t alignment) {
     uintptr_t start = ALIGNMENT_CEILING((uintptr_t)e->addr, alignment);
     return start + size <= (uintptr_t)edata_end(e) && start >= (uintptr_t)e->addr;

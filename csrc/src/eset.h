@@ -25,6 +25,8 @@ void eset_remove(eset_t *set, edata_t *e);
  * alignment can be carved, or NULL. The extent stays in the set.
  */
 edata_t *eset_fit(eset_t *set, size_t size, size_t alignment);
+/* Makes member e the oldest of the LRU list (a remainder that keeps its age). */
+void eset_make_oldest(eset_t *set, edata_t *e);
 static inline size_t eset_nextents(const eset_t *set) { return set->lru.n; }
 
 #endif

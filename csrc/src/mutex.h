@@ -1,6 +1,6 @@
 /*
  * mutex.h -- the allocator's lock: a pthread mutex that spins briefly before blocking, with
- * fork support. Lock order (outer first): init < ctl < arenas < tsd list < bin < pac <
+ * fork support. Lock order (outer first): init < ctl < arenas < tsd list < decay < bin < pac <
  * tcache pool < base.
  * A pthread mutex never allocates, so it is safe inside malloc.
  */

@@ -52,7 +52,13 @@ void pac_edata_put(pac_t *pac, edata_t *e) {
 
 bool pac_init(pac_t *pac, ehooks_t *ehooks, unsigned ind) {
     memset(pac, 0, sizeof(*pac));
-    if (mutex_init(&pac->lock)) return true;
+    if (mutex_init(&pac->lock) || mutex_init(&pac->decay_lock)) return true;
+    for (unsigned k = 0; k < 2; k++) {
+        /* A seed per machine, so that arenas' epochs drift apart. */
+        uint64_t seed = (uint64_t)(uintptr_t)&pac->decay[k] ^ ((uint64_t)ind << 32);
+        decay_init(&pac->decay[k], -1, 0, seed);
+        pac->decay_ms[k] = -1;
+    }
     pac->ehooks = ehooks;
     pac->ind = ind;
     eset_init(&pac->dirty);
@@ -103,8 +109,9 @@ static bool merge_into(pac_t *pac, edata_t *a, edata_t *b) {
 }
 
 /* Inserts free extent e (busy or just freed, no emap entries of its own) into the set of
- * `state`, coalescing with free neighbours in that state. */
-static void insert_free_locked(pac_t *pac, edata_t *e, extent_state_t state) {
+ * `state`, coalescing with free neighbours in that state. Returns the extent that holds it now
+ * (e, or the neighbour before it that absorbed it). */
+static edata_t *insert_free_locked(pac_t *pac, edata_t *e, extent_state_t state) {
     eset_t *set = set_of(pac, state);
     edata_state_set(e, EXTENT_BUSY);
     for (bool merged = true; merged;) {
@@ -138,6 +145,7 @@ static void insert_free_locked(pac_t *pac, edata_t *e, extent_state_t state) {
     emap_register_free(e);
     edata_state_set(e, state);
     eset_insert(set, e);
+    return e;
 }
 
 /* ---- carving ---- */
@@ -338,9 +346,162 @@ void pac_stats_read(pac_t *pac, pac_stats_t *out) {
     out->npages_dirty = pac->dirty.npages;
     out->npages_muzzy = pac->muzzy.npages;
     out->npages_retained = pac->retained.npages;
+    out->decay_dirty = pac->decay_stats[0];
+    out->decay_muzzy = pac->decay_stats[1];
+    mutex_unlock(&pac->lock);
+    out->dirty_decay_ms = pac_decay_ms(pac, EXTENT_DIRTY);
+    out->muzzy_decay_ms = pac_decay_ms(pac, EXTENT_MUZZY);
+}
+
+/* ---- purging ---- */
+
+/*
+ * Purges busy extent e, just taken out of set `from` (dirty or muzzy), through the hooks (the
+ * cascade in pac.h) and files it as muzzy or retained, or forgets it if the dalloc hook unmapped
+ * it. Called and returns locked; custom hooks run unlocked. Returns the hook calls that
+ * succeeded.
+ */
+static unsigned purge_extent_locked(pac_t *pac, edata_t *e, extent_state_t from, bool lazy) {
+    ehooks_t *eh = pac->ehooks;
+    void *addr = e->addr;
+    size_t size = e->size;
+    bool committed = e->committed;
+    bool unlocked = hook_unlock(pac);
+    if (lazy && !ehooks_purge_lazy(eh, addr, size, 0, size)) {
+        hook_relock(pac, unlocked);
+        insert_free_locked(pac, e, EXTENT_MUZZY);
+        return 1;
+    }
+    if (!ehooks_dalloc(eh, addr, size, committed)) {
+        hook_relock(pac, unlocked);
+        /* Unmapped: its boundary entries go, the descriptor is recycled. */
+        emap_clear_page(addr);
+        emap_clear_page(edata_last_page(e));
+        pac->mapped -= size;
+        edata_put_locked(pac, e);
+        return 1;
+    }
+    unsigned ncalls = 1;
+    bool zeroed = true;
+    if (!committed) {
+        ncalls = 0; /* nothing resident to give back */
+    } else if (!ehooks_decommit(eh, addr, size, 0, size)) {
+        committed = false;
+    } else if (!ehooks_purge_forced(eh, addr, size, 0, size)) {
+        /* zeroed */
+    } else if (from == EXTENT_DIRTY && !lazy && !ehooks_purge_lazy(eh, addr, size, 0, size)) {
+        zeroed = false;
+    } else {
+        ncalls = 0; /* every hook refused: the pages stay as they are, filed as retained */
+        zeroed = false;
+    }
+    hook_relock(pac, unlocked);
+    e->committed = committed;
+    e->zeroed = zeroed;
+    insert_free_locked(pac, e, EXTENT_RETAINED);
+    return ncalls;
+}
+
+/*
+ * Purges npages pages of set `from`, oldest extents first. The last extent is split so that
+ * exactly npages go (its remainder stays the oldest): a burst freed into one coalesced extent
+ * still follows the curve. (jemalloc purges whole extents, overshooting by up to an extent.)
+ * If the split hook refuses, the whole extent goes. Returns the pages purged. Called and
+ * returns locked.
+ */
+static size_t purge_locked(pac_t *pac, extent_state_t from, size_t npages, bool all) {
+    eset_t *set = set_of(pac, from);
+    bool lazy = from == EXTENT_DIRTY && !all && pac_decay_ms(pac, EXTENT_MUZZY) != 0;
+    size_t purged = 0;
+    uint64_t nmadvise = 0;
+    while (purged < npages) {
+        /* With custom hooks the lock drops per hook call: others may have emptied the set. */
+        edata_t *e = set->lru.head;
+        if (e == NULL) break;
+        eset_remove(set, e);
+        edata_state_set(e, EXTENT_BUSY);
+        size_t want = (npages - purged) << LG_PAGE;
+        if (e->size > want) {
+            edata_t *rest = split_locked(pac, e, want);
+            if (rest != NULL) eset_make_oldest(set, insert_free_locked(pac, rest, from));
+        }
+        purged += e->size >> LG_PAGE;
+        nmadvise += purge_extent_locked(pac, e, from, lazy);
+    }
+    if (config_stats && purged > 0) {
+        pac_decay_stats_t *st = &pac->decay_stats[from == EXTENT_MUZZY];
+        st->npurge++;
+        st->nmadvise += nmadvise;
+        st->purged += purged;
+    }
+    return purged;
+}
+
+/* One sweep of set `which` (dirty or muzzy). The decay lock is held. */
+static void decay_set(pac_t *pac, extent_state_t which, pac_decay_mode_t mode, uint64_t now_ns) {
+    decay_t *d = &pac->decay[which == EXTENT_MUZZY];
+    eset_t *set = set_of(pac, which);
+    mutex_lock(&pac->lock);
+    size_t npages = set->npages, keep = 0;
+    if (mode != PAC_DECAY_ALL) {
+        bool ended = decay_advance(d, now_ns, npages);
+        if (mode == PAC_DECAY_TICK && !ended && d->time_ms > 0) {
+            mutex_unlock(&pac->lock);
+            return;
+        }
+        keep = decay_npages_allowed(d, npages);
+    }
+    if (npages > keep) {
+        decay_purged(d, purge_locked(pac, which, npages - keep, mode == PAC_DECAY_ALL));
+    }
     mutex_unlock(&pac->lock);
 }
 
-void pac_prefork(pac_t *pac) { mutex_prefork(&pac->lock); }
-void pac_postfork_parent(pac_t *pac) { mutex_postfork_parent(&pac->lock); }
-void pac_postfork_child(pac_t *pac) { mutex_postfork_child(&pac->lock); }
+/* Whether a set with decay time 0 holds pages (freed while another thread's sweep held the
+ * decay lock: that thread sweeps again). */
+static bool immediate_pending(pac_t *pac) {
+    bool dirty0 = pac_decay_ms(pac, EXTENT_DIRTY) == 0;
+    bool muzzy0 = pac_decay_ms(pac, EXTENT_MUZZY) == 0;
+    if (!dirty0 && !muzzy0) return false;
+    mutex_lock(&pac->lock);
+    bool pending = (dirty0 && pac->dirty.npages > 0) || (muzzy0 && pac->muzzy.npages > 0);
+    mutex_unlock(&pac->lock);
+    return pending;
+}
+
+void pac_decay(pac_t *pac, pac_decay_mode_t mode, uint64_t now_ns) {
+    /* A few rounds at most: each one purges what others freed meanwhile. */
+    for (unsigned round = 0; round < 4; round++) {
+        if (mode == PAC_DECAY_TICK) {
+            if (mutex_trylock(&pac->decay_lock)) return; /* another sweep is in progress */
+        } else {
+            mutex_lock(&pac->decay_lock);
+        }
+        decay_set(pac, EXTENT_DIRTY, mode, now_ns);
+        decay_set(pac, EXTENT_MUZZY, mode, now_ns);
+        mutex_unlock(&pac->decay_lock);
+        if (mode != PAC_DECAY_TICK || !immediate_pending(pac)) return;
+    }
+}
+
+void pac_decay_ms_set(pac_t *pac, extent_state_t which, ssize_t ms, uint64_t now_ns) {
+    al_assert(decay_ms_valid(ms));
+    mutex_lock(&pac->decay_lock);
+    decay_reinit(&pac->decay[which == EXTENT_MUZZY], ms, now_ns);
+    __atomic_store_n(&pac->decay_ms[which == EXTENT_MUZZY], ms, __ATOMIC_RELAXED);
+    /* Takes effect at once: decay 0 purges now (a new window only starts its first epoch). */
+    decay_set(pac, which, PAC_DECAY_TICK, now_ns);
+    mutex_unlock(&pac->decay_lock);
+}
+
+/* Fork: the decay lock, then (after the bins: pac.h) the page allocator's. */
+void pac_prefork0(pac_t *pac) { mutex_prefork(&pac->decay_lock); }
+void pac_prefork1(pac_t *pac) { mutex_prefork(&pac->lock); }
+void pac_postfork_parent(pac_t *pac) {
+    mutex_postfork_parent(&pac->lock);
+    mutex_postfork_parent(&pac->decay_lock);
+}
+void pac_postfork_child(pac_t *pac) {
+    mutex_postfork_child(&pac->lock);
+    mutex_postfork_child(&pac->decay_lock);
+}

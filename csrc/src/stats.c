@@ -44,6 +44,14 @@ static void read_arena(arena_t *a, stats_arena_t *s, uint64_t now, refresh_t *r)
     s->mapped = s->base + (ps.mapped - s->retained);
     s->resident = s->base + ((ps.npages_active + ps.npages_dirty) << LG_PAGE);
     r->hooks_bytes += ps.mapped - s->retained;
+    s->dirty_decay_ms = ps.dirty_decay_ms;
+    s->muzzy_decay_ms = ps.muzzy_decay_ms;
+    s->dirty_npurge = ps.decay_dirty.npurge;
+    s->dirty_nmadvise = ps.decay_dirty.nmadvise;
+    s->dirty_purged = ps.decay_dirty.purged;
+    s->muzzy_npurge = ps.decay_muzzy.npurge;
+    s->muzzy_nmadvise = ps.decay_muzzy.nmadvise;
+    s->muzzy_purged = ps.decay_muzzy.purged;
 
     for (szind_t j = 0; j < SC_NBINS; j++) {
         bin_stats_t bs;
@@ -131,7 +139,14 @@ bool stats_refresh(void) {
     for (unsigned i = 0; i < n; i++) {
         if (snap_valid[i]) merge_into(&merged, snap[i]);
     }
-    if (snap_valid[0]) merged.uptime = snap[0]->uptime;
+    if (snap_valid[0]) { /* FIRST fields: arena 0's */
+#define COPY_SUM(name) (void)0;
+#define COPY_FIRST(name) merged.name = snap[0]->name;
+#define STATS_ARENA(name, ctype, merge) COPY_##merge(name)
+#include "stats_fields.def"
+#undef COPY_SUM
+#undef COPY_FIRST
+    }
 
     base_stats_t bs;
     base_stats_read(&bs);

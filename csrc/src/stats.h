@@ -35,6 +35,9 @@
  * Per arena, `base` is the arena's own metadata (its arena_t and its extent descriptors),
  * `internal` is 0 (arenalloc never serves its own metadata from an arena), `resident` is
  * base + (pactive + pdirty) pages and `mapped` is base + (pactive + pdirty + pmuzzy) pages.
+ * dirty_* / muzzy_* {npurge, nmadvise, purged} are the page allocator's purge
+ * counters (pac.h) and {dirty,muzzy}_decay_ms its settings; the merged view sums the counters
+ * and shows arena 0's settings.
  *
  * Locking: the snapshot belongs to the ctl lock (ctl.c): stats_refresh and every reader run
  * with it held. The refresh takes the registry, bin, page-allocator and base locks below it.

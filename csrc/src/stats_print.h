@@ -30,7 +30,7 @@
  *      "stats": {"allocated": ..., "active": ..., "metadata": ..., "resident": ...,
  *                "mapped": ..., "retained": ..., "zero_reallocs": ...},  stats.*
  *      "stats.arenas": {                                                 stats.arenas.<i>.*
- *        "merged": {"nthreads": 1, "uptime": ..., "pactive": ..., ..., "tcache_bytes": ...,
+ *        "merged": {"nthreads": 1, "uptime": ..., "pactive": ..., ..., "muzzy_purged": ...,
  *                   "small": {"allocated": ..., "nmalloc": ..., ..., "nflushes": ...},
  *                   "large": {...same keys...},
  *                   "bins": [{"nmalloc": ..., ..., "nonfull_slabs": ...}, ...],   j < nbins

@@ -65,6 +65,7 @@ tsd_t *tsd_fetch_slow(tsd_t *tsd) {
     pthread_setspecific(exit_key, tsd);
     registry_add(tsd);
     tsd->gc_countdown = gc_interval();
+    tsd->decay_ticks = ARENA_DECAY_NTICKS;
     tsd->event_countdown = tsd_event_per_alloc ? 0 : tsd->gc_countdown;
     tsd->state = TSD_NOMINAL;
     tsd->reentrancy--;
@@ -87,6 +88,14 @@ void tsd_events(tsd_t *tsd) {
         gc_step(tsd);
         tsd->gc_countdown = gc_interval();
     }
+}
+
+void tsd_decay_tick_slow(tsd_t *tsd, arena_t *arena) {
+    tsd->decay_ticks = ARENA_DECAY_NTICKS;
+    /* Not from inside the allocator (a custom hook's malloc) nor before or after the thread's
+     * life: the tick runs hooks and takes locks. */
+    if (tsd->state != TSD_NOMINAL || tsd->reentrancy > 0 || arena == NULL) return;
+    arena_decay_tick(arena);
 }
 
 uint64_t tsd_deallocated_refresh(tsd_t *tsd) {

@@ -28,6 +28,11 @@
  *                        free fast path measured +4 instructions per malloc+free pair.)
  *   Every bin is folded before the cache's bins are cleared (cache disabled, thread exit).
  *
+ * Decay ticks: decay_ticks counts down the thread's slow-path events (api.c: every allocation
+ * or free that misses the fast path -- a cache fill or flush, a large class, no cache); at zero
+ * the arena of that event gets a decay tick (arena.h) and the count restarts at
+ * ARENA_DECAY_NTICKS. The fast paths never touch it.
+ *
  * Registry: live (NOMINAL) threads are linked in a list that the stats merge walks
  * (tsd_foreach). Under the registry lock a thread's cache is set up and torn down and its arena
  * rebound, so a walker sees stable bins (only `head` moves: see cache_bin.h) and arenas.
@@ -48,6 +53,7 @@ struct tsd_s {
     uint64_t thread_deallocated_slow; /* bytes freed without a cache push */
     uint64_t thread_deallocated;      /* deallocated as of the last refresh (see above) */
     int64_t gc_countdown;      /* bytes until the next GC step, if tsd_event_per_alloc */
+    int32_t decay_ticks;       /* slow-path events until the next decay tick */
     arena_t *arena;
     uint8_t state;             /* tsd_state_t */
     uint8_t reentrancy;        /* > 0 inside the allocator's own slow paths: no thread cache */
@@ -82,6 +88,12 @@ static inline bool tsd_tcache_usable(const tsd_t *tsd) {
 /* The arena for this thread's allocations (arena 0 while the thread is being set up). */
 static inline arena_t *tsd_arena(const tsd_t *tsd) {
     return tsd->arena != NULL ? tsd->arena : arenas[0];
+}
+
+void tsd_decay_tick_slow(tsd_t *tsd, arena_t *arena);
+/* One slow-path event of the calling thread, on arena (see "Decay ticks" above). */
+static inline void tsd_decay_tick(tsd_t *tsd, arena_t *arena) {
+    if (UNLIKELY(--tsd->decay_ticks < 0)) tsd_decay_tick_slow(tsd, arena);
 }
 
 /* Every allocation is an event (set once at boot, before any thread is set up). */

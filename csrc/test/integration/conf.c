@@ -153,7 +153,8 @@ TEST_BEGIN(test_messages_name_the_key) {
         const char *conf, *line;
     } cases[] = {
         {"bogus_key:1", "Invalid conf pair: bogus_key:1"},
-        {"dirty_decay_ms:0", "Invalid conf pair: dirty_decay_ms:0"},
+        {"dirty_decay_ms:-2", "Out-of-range conf value: dirty_decay_ms:-2"},
+        {"muzzy_decay_ms:soon", "Invalid conf value: muzzy_decay_ms:soon"},
         {"background_thread:true", "Invalid conf pair: background_thread:true"},
         {"thp:always", "Invalid conf pair: thp:always"},
         {"percpu_arena:percpu", "Invalid conf pair: percpu_arena:percpu"},
@@ -285,7 +286,8 @@ static const char *const fuzz_keys[] = {
     "lg_tcache_nslots_mul", "tcache_nslots_small_min", "tcache_nslots_small_max",
     "tcache_nslots_large", "tcache_gc_incr_bytes", "lg_tcache_flush_small_div",
     "lg_tcache_flush_large_div", "junk", "zero", "xmalloc", "zero_realloc", "stats_print",
-    "stats_print_opts", "bogus", "", "narenas_", "dirty_decay_ms", "experimental_q"};
+    "stats_print_opts", "bogus", "", "narenas_", "dirty_decay_ms", "muzzy_decay_ms",
+    "experimental_q"};
 static const char *const fuzz_values[] = {
     "true", "false", "0", "1", "-1", "16", "-16", "17", "0x", "0x10", "010", "08", "4294967296",
     "18446744073709551615", "18446744073709551616", "default", "alloc", "free", "Jgx", "", ":",

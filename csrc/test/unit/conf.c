@@ -11,7 +11,8 @@
  *     narenas -> narenas_auto, tcache_max / lg_tcache_max -> tcache_maxclass and tcache_nbins,
  *     tcache_nslots_* and lg_tcache_nslots_mul -> bin capacities, lg_tcache_flush_*_div -> what a
  *     full bin keeps, tcache_gc_incr_bytes -> the event countdown, tcache:false -> threads
- *     without a cache, zero -> every allocation an event, retain -> the default dalloc hook.
+ *     without a cache, zero -> every allocation an event, retain -> the default dalloc hook,
+ *     dirty_decay_ms / muzzy_decay_ms -> arena 0's decay machines and the default of new arenas.
  * The parent process never calls into arenalloc: each case runs in a forked child that starts
  * from the options' static defaults and boots the allocator (if at all) from its own environment.
  */
@@ -79,6 +80,8 @@ static void body_defaults(void) {
     expect_false(opt_confirm_conf, "");
     expect_true(opt_retain, "retain: true on 64-bit Linux");
     expect_u_eq(opt_narenas, 0, "narenas: computed at boot");
+    expect_zd_eq(opt_dirty_decay_ms, 10000, "");
+    expect_zd_eq(opt_muzzy_decay_ms, 0, "jemalloc 5.3's code (its man page says 10 s)");
     expect_true(opt_tcache, "");
     expect_zu_eq(opt_tcache_max, 32768, "");
     expect_u_eq(opt_tcache_nslots_small_min, 20, "");
@@ -192,8 +195,11 @@ static void body_keys(void) {
           "tcache_max:4096,lg_tcache_nslots_mul:-3,tcache_nslots_small_min:7,"
           "tcache_nslots_small_max:99,tcache_nslots_large:5,tcache_gc_incr_bytes:0x10000,"
           "lg_tcache_flush_small_div:3,lg_tcache_flush_large_div:4,junk:alloc,zero:true,"
-          "xmalloc:true,zero_realloc:abort,stats_print:true,stats_print_opts:Jgx");
+          "xmalloc:true,zero_realloc:abort,stats_print:true,stats_print_opts:Jgx,"
+          "dirty_decay_ms:-1,muzzy_decay_ms:18446744072000");
     expect_false(opt_abort, "");
+    expect_zd_eq(opt_dirty_decay_ms, -1, "");
+    expect_zd_eq(opt_muzzy_decay_ms, 18446744072000, "the largest");
     expect_false(opt_abort_conf, "");
     expect_false(opt_retain, "");
     expect_u_eq(opt_narenas, 17, "");
@@ -231,6 +237,9 @@ static void body_keys(void) {
     expect_str_eq(opt_stats_print_opts, "bal", "unknown and repeated characters dropped; replaced");
     apply("stats_print_opts:");
     expect_str_eq(opt_stats_print_opts, "", "");
+    apply("dirty_decay_ms:0,muzzy_decay_ms:0x10");
+    expect_zd_eq(opt_dirty_decay_ms, 0, "");
+    expect_zd_eq(opt_muzzy_decay_ms, 16, "");
 }
 
 TEST_BEGIN(test_keys) {
@@ -296,8 +305,14 @@ static const struct {
     {"tcache_gc_incr_bytes:lots", "Invalid conf value: tcache_gc_incr_bytes:lots"},
     {"Narenas:1", "Invalid conf pair: Narenas:1"},
     {"narenas_ratio:2", "Invalid conf pair: narenas_ratio:2"},
-    {"dirty_decay_ms:0", "Invalid conf pair: dirty_decay_ms:0"},
-    {"muzzy_decay_ms:0", "Invalid conf pair: muzzy_decay_ms:0"},
+    {"dirty_decay_ms:-2", "Out-of-range conf value: dirty_decay_ms:-2"},
+    {"dirty_decay_ms:18446744072001", "Out-of-range conf value: dirty_decay_ms:18446744072001"},
+    {"dirty_decay_ms:9223372036854775808",
+     "Out-of-range conf value: dirty_decay_ms:9223372036854775808"},
+    {"dirty_decay_ms:never", "Invalid conf value: dirty_decay_ms:never"},
+    {"dirty_decay_ms:1.5", "Invalid conf value: dirty_decay_ms:1.5"},
+    {"muzzy_decay_ms:-100", "Out-of-range conf value: muzzy_decay_ms:-100"},
+    {"muzzy_decay_ms:", "Invalid conf value: muzzy_decay_ms:"},
     {"background_thread:true", "Invalid conf pair: background_thread:true"},
     {"thp:always", "Invalid conf pair: thp:always"},
     {"percpu_arena:percpu", "Invalid conf pair: percpu_arena:percpu"},
@@ -310,8 +325,11 @@ static const struct {
 
 static void body_bad(void) {
     apply("abort_conf:false,narenas:3,tcache:false,zero:false,junk:false,zero_realloc:alloc,"
-          "lg_tcache_nslots_mul:2,tcache_max:1000,tcache_gc_incr_bytes:5000");
+          "lg_tcache_nslots_mul:2,tcache_max:1000,tcache_gc_incr_bytes:5000,dirty_decay_ms:777,"
+          "muzzy_decay_ms:-1");
     for (size_t i = 0; i < NBAD; i++) apply(bad[i].pair);
+    expect_zd_eq(opt_dirty_decay_ms, 777, "");
+    expect_zd_eq(opt_muzzy_decay_ms, -1, "");
     expect_u_eq(opt_narenas, 3, "bad values leave the option as it was");
     expect_false(opt_tcache, "");
     expect_false(opt_zero, "");
@@ -600,9 +618,27 @@ TEST_BEGIN(test_retain) {
 }
 TEST_END
 
+static void body_decay_ms(void) {
+    boot();
+    arena_t *a = arena_get(0, false);
+    assert_ptr_not_null(a, "");
+    expect_zd_eq(arena_decay_ms(a, EXTENT_DIRTY), 1234, "arena 0 starts with the option");
+    expect_zd_eq(arena_decay_ms(a, EXTENT_MUZZY), -1, "");
+    expect_zd_eq(arena_decay_ms_default(EXTENT_DIRTY), 1234, "so do arenas created later");
+    expect_zd_eq(arena_decay_ms_default(EXTENT_MUZZY), -1, "");
+    expect_zd_eq(a->pac.decay[0].time_ms, 1234, "the machine itself");
+    expect_u64_eq(a->pac.decay[0].interval_ns, 1234 * 5000, "epochs of 1234 ms / 200");
+}
+
+TEST_BEGIN(test_decay_ms) {
+    run_child("dirty_decay_ms:1234,muzzy_decay_ms:-1", NULL, body_decay_ms);
+    expect_true(errbuf[0] == '\0', "%s", errbuf);
+}
+TEST_END
+
 int main(void) {
     return run_tests(test_defaults, test_precedence, test_confirm_conf, test_keys, test_numbers,
                      test_bad_values, test_clip, test_narenas, test_tcache_max, test_nslots,
                      test_flush_div, test_gc_incr_bytes, test_zero_every_alloc_an_event,
-                     test_tcache_false, test_retain);
+                     test_tcache_false, test_retain, test_decay_ms);
 }

@@ -12,7 +12,17 @@
  *   - a counting extent_hooks_t (all nine hooks, mmap based): alloc / split / merge / commit
  *     called where expected and without the pac lock; a hook refusing split makes allocation
  *     fail cleanly without losing the extent; a failing alloc hook makes pac_alloc return NULL;
- *     an alloc hook breaking the alignment contract is undone; refused merges keep extents apart.
+ *     an alloc hook breaking the alignment contract is undone; refused merges keep extents apart;
+ *   - purging (pac_decay): decay 0 purges every dirty page to retained (zeroed: garbage written
+ *     before the free reads back as zero), oldest extents first, with the counters; a muzzy
+ *     window sends dirty pages through purge_lazy to muzzy, and a full purge takes those on to
+ *     retained; -1 never purges, but a full purge does; the decay curve on a fake clock; a
+ *     periodic sweep is skipped while another holds the decay lock; the cascade with counting
+ *     hooks (lazy, then dalloc -> decommit -> purge_forced -> purge_lazy, each refusal falling
+ *     through, a dalloc that unmaps forgets the extent, a decommit that succeeds is undone by
+ *     commit on reuse), always without the pac lock;
+ *   - churn from several threads while another thread purges and changes decay times: no live
+ *     extent is ever purged (their contents survive).
  */
 #include "test.h"
 
@@ -23,6 +33,7 @@
 #include "arenalloc.h"
 #include "emap.h"
 #include "pac.h"
+#include "platform.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -462,6 +473,9 @@ typedef struct {
     atomic_uint wrong_ind;
     pthread_mutex_t record; /* the last_* fields: hooks run unlocked, possibly concurrently */
     bool fail_alloc, refuse_split, refuse_merge, fail_commit, uncommitted, misalign;
+    bool dalloc_unmaps, decommit_ok, fail_purge_lazy, fail_purge_forced;
+    void *last_purge_addr;
+    size_t last_purge_size, last_purge_offset, last_purge_length;
     size_t last_alloc_size, last_alloc_alignment;
     void *last_split_addr;
     size_t last_split_size, last_split_a, last_split_b;
@@ -517,7 +531,11 @@ static void *h_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_t alig
 }
 
 static bool h_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind) {
-    enter(h, H_DALLOC, ind);
+    counting_t *c = enter(h, H_DALLOC, ind);
+    if (c->dalloc_unmaps) {
+        munmap(addr, size);
+        return false;
+    }
     return true; /* opt out: keep it mapped, like the default with retain */
 }
 
@@ -536,21 +554,37 @@ static bool h_commit(extent_hooks_t *h, void *addr, size_t size, size_t offset, 
     return c->fail_commit;
 }
 
+static void record_purge(counting_t *c, void *addr, size_t size, size_t offset, size_t length) {
+    pthread_mutex_lock(&c->record);
+    c->last_purge_addr = addr;
+    c->last_purge_size = size;
+    c->last_purge_offset = offset;
+    c->last_purge_length = length;
+    pthread_mutex_unlock(&c->record);
+}
+
 static bool h_decommit(extent_hooks_t *h, void *addr, size_t size, size_t offset, size_t length,
                        unsigned ind) {
-    enter(h, H_DECOMMIT, ind);
-    return true;
+    counting_t *c = enter(h, H_DECOMMIT, ind);
+    record_purge(c, addr, size, offset, length);
+    if (!c->decommit_ok) return true;
+    /* "Decommitted": the contents go; commit brings zeroed pages back. */
+    return madvise((char *)addr + offset, length, MADV_DONTNEED) != 0;
 }
 
 static bool h_purge_lazy(extent_hooks_t *h, void *addr, size_t size, size_t offset, size_t length,
                          unsigned ind) {
-    enter(h, H_PURGE_LAZY, ind);
+    counting_t *c = enter(h, H_PURGE_LAZY, ind);
+    record_purge(c, addr, size, offset, length);
+    if (c->fail_purge_lazy) return true;
     return madvise((char *)addr + offset, length, MADV_FREE) != 0;
 }
 
 static bool h_purge_forced(extent_hooks_t *h, void *addr, size_t size, size_t offset,
                            size_t length, unsigned ind) {
-    enter(h, H_PURGE_FORCED, ind);
+    counting_t *c = enter(h, H_PURGE_FORCED, ind);
+    record_purge(c, addr, size, offset, length);
+    if (c->fail_purge_forced) return true;
     return madvise((char *)addr + offset, length, MADV_DONTNEED) != 0;
 }
 
@@ -853,6 +887,415 @@ TEST_BEGIN(test_hook_commit) {
 }
 TEST_END
 
+
+/* ---- purging ---- */
+
+#define T0 ((uint64_t)1 << 40) /* a fake clock's start */
+#define MS ((uint64_t)1000000)
+
+static pac_decay_stats_t dstats_of(pac_t *pac, extent_state_t which) {
+    pac_stats_t s = stats_of(pac);
+    return which == EXTENT_MUZZY ? s.decay_muzzy : s.decay_dirty;
+}
+
+/* n extents of `pages` pages each, separated by one live page each so they never coalesce;
+ * filled with 0xee. The separators are returned in sep[]. */
+static void alloc_apart(pac_t *pac, edata_t **out, edata_t **sep, unsigned n, size_t pages) {
+    for (unsigned k = 0; k < n; k++) {
+        out[k] = pac_alloc(pac, pages * PAGE, PAGE, false);
+        sep[k] = pac_alloc(pac, PAGE, PAGE, false);
+        assert_true(out[k] != NULL && sep[k] != NULL, "");
+        memset(out[k]->addr, 0xee, out[k]->size);
+    }
+}
+
+TEST_BEGIN(test_decay_new_pac_never_purges) {
+    boot();
+    test_pac_t *tp = pac_new(NULL);
+    pac_t *pac = &tp->pac;
+    expect_zd_eq(pac_decay_ms(pac, EXTENT_DIRTY), -1, "a new page allocator never purges");
+    expect_zd_eq(pac_decay_ms(pac, EXTENT_MUZZY), -1, "");
+    edata_t *e = pac_alloc(pac, 16 * PAGE, PAGE, false);
+    assert_ptr_not_null(e, "");
+    pac_dalloc(pac, e);
+    for (uint64_t t = T0; t < T0 + 100000 * MS; t += 9999 * MS) pac_decay(pac, PAC_DECAY_TICK, t);
+    pac_decay(pac, PAC_DECAY_NOW, T0 + 200000 * MS);
+    expect_zu_eq(pac->dirty.npages, 16, "-1: kept whatever the time");
+    expect_u64_eq(dstats_of(pac, EXTENT_DIRTY).npurge, 0, "");
+    /* A full purge ignores -1. */
+    pac_decay(pac, PAC_DECAY_ALL, T0);
+    expect_zu_eq(pac->dirty.npages, 0, "");
+    expect_u64_eq(dstats_of(pac, EXTENT_DIRTY).purged, 16, "");
+    expect_accounted(pac, 0);
+}
+TEST_END
+
+TEST_BEGIN(test_decay_zero_purges_to_retained) {
+    boot();
+    test_pac_t *tp = pac_new(NULL);
+    pac_t *pac = &tp->pac;
+    pac_decay_ms_set(pac, EXTENT_MUZZY, 0, T0);
+    enum { N = 5 };
+    edata_t *es[N], *sep[N];
+    alloc_apart(pac, es, sep, N, 8);
+    void *addrs[N];
+    for (unsigned k = 0; k < N; k++) {
+        addrs[k] = es[k]->addr;
+        pac_dalloc(pac, es[k]);
+    }
+    expect_zu_eq(pac->dirty.npages, N * 8, "");
+    size_t retained = pac->retained.npages;
+    /* Setting 0 takes effect at once. */
+    pac_decay_ms_set(pac, EXTENT_DIRTY, 0, T0);
+    expect_zd_eq(pac_decay_ms(pac, EXTENT_DIRTY), 0, "");
+    expect_zu_eq(pac->dirty.npages, 0, "decay 0: nothing stays dirty");
+    expect_zu_eq(pac->muzzy.npages, 0, "muzzy 0: not lazily, for good");
+    expect_zu_eq(pac->retained.npages, retained + N * 8, "");
+    pac_decay_stats_t d = dstats_of(pac, EXTENT_DIRTY);
+    expect_u64_eq(d.npurge, 1, "one sweep");
+    expect_u64_eq(d.nmadvise, N, "one madvise per extent");
+    expect_u64_eq(d.purged, N * 8, "");
+    expect_u64_eq(dstats_of(pac, EXTENT_MUZZY).npurge, 0, "");
+    expect_accounted(pac, N * PAGE);
+    for (unsigned k = 0; k < N; k++) {
+        edata_t *f = free_extent_at(addrs[k]);
+        assert_ptr_not_null(f, "");
+        expect_d_eq((int)edata_state(f), EXTENT_RETAINED, "");
+        expect_true(f->zeroed, "purged with MADV_DONTNEED: known zero");
+    }
+    /* Reuse: the garbage is gone; zero requests need no memset (the extent knows). */
+    for (unsigned k = 0; k < N; k++) {
+        edata_t *e = pac_alloc(pac, 8 * PAGE, PAGE, false);
+        assert_ptr_not_null(e, "");
+        expect_zu_eq(test_find_not(e->addr, e->size, 0), SIZE_MAX, "purged pages read zero");
+        pac_dalloc(pac, e);
+    }
+    /* Frees then decay ticks: each sweep takes all (decay 0 needs no epoch). */
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 1);
+    expect_zu_eq(pac->dirty.npages, 0, "");
+    for (unsigned k = 0; k < N; k++) pac_dalloc(pac, sep[k]);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 2);
+    expect_accounted(pac, 0);
+    expect_zu_eq(pac->dirty.npages, 0, "");
+}
+TEST_END
+
+/* Dirty pages of [addr, addr + pages) (a run of free extents: a purged head, a dirty tail). */
+static size_t dirty_pages_in(void *addr, size_t pages) {
+    size_t dirty = 0;
+    for (size_t off = 0; off < pages * PAGE;) {
+        edata_t *f = free_extent_at((char *)addr + off);
+        if (f == NULL || f->addr != (char *)addr + off) {
+            expect_not_reached("no free extent starts at %p", (void *)((char *)addr + off));
+            return SIZE_MAX;
+        }
+        if (edata_state(f) == EXTENT_DIRTY) dirty += f->size / PAGE;
+        off += f->size;
+    }
+    return dirty;
+}
+
+TEST_BEGIN(test_decay_oldest_first) {
+    boot();
+    test_pac_t *tp = pac_new(NULL);
+    pac_t *pac = &tp->pac;
+    pac_decay_ms_set(pac, EXTENT_MUZZY, 0, T0);
+    pac_decay_ms_set(pac, EXTENT_DIRTY, 1000, T0); /* epochs of 5 ms */
+    enum { N = 8 };
+    edata_t *es[N], *sep[N];
+    alloc_apart(pac, es, sep, N, 4);
+    /* Freed one per epoch: the first freed is the oldest. */
+    uint64_t t = T0;
+    for (unsigned k = 0; k < N; k++) {
+        pac_dalloc(pac, es[k]);
+        t += 5 * MS;
+        pac_decay(pac, PAC_DECAY_TICK, t);
+    }
+    /* All freed recently: only the rounding down of the limit may have taken a page or two. */
+    expect_zu_ge(pac->dirty.npages, N * 4 - 2, "");
+    /* Most of the window later: most are purged, oldest first. */
+    t += 700 * MS;
+    pac_decay(pac, PAC_DECAY_NOW, t);
+    size_t left = pac->dirty.npages;
+    expect_zu_lt(left, N * 4 / 2, "most of the window passed (%zu left)", left);
+    expect_zu_gt(left, 0, "not all of it");
+    size_t sum = 0, prev = 0;
+    unsigned partial = 0;
+    for (unsigned k = 0; k < N; k++) {
+        size_t d = dirty_pages_in(es[k]->addr, 4);
+        expect_zu_ge(d, prev, "extent %u keeps no fewer pages than the older %u", k, k - 1);
+        partial += d > 0 && d < 4;
+        sum += d;
+        prev = d;
+    }
+    expect_zu_eq(sum, left, "");
+    expect_u_le(partial, 1, "at most the boundary extent is split");
+    for (unsigned k = 0; k < N; k++) pac_dalloc(pac, sep[k]);
+    pac_decay(pac, PAC_DECAY_ALL, t);
+    expect_accounted(pac, 0);
+}
+TEST_END
+
+TEST_BEGIN(test_decay_one_big_extent) {
+    boot();
+    test_pac_t *tp = pac_new(NULL);
+    pac_t *pac = &tp->pac;
+    pac_decay_ms_set(pac, EXTENT_MUZZY, 0, T0);
+    pac_decay_ms_set(pac, EXTENT_DIRTY, 1000, T0);
+    edata_t *e = pac_alloc(pac, 1024 * PAGE, PAGE, false);
+    edata_t *sep = pac_alloc(pac, PAGE, PAGE, false);
+    assert_true(e != NULL && sep != NULL, "");
+    void *addr = e->addr;
+    pac_dalloc(pac, e);
+    /* One coalesced extent still follows the curve: a piece at a time, the rest stays dirty and
+     * oldest, the purged head coalesces into one retained extent. */
+    size_t prev = 1024;
+    unsigned steps = 0;
+    for (uint64_t t = T0; t <= T0 + 1100 * MS; t += MS) {
+        pac_decay(pac, PAC_DECAY_TICK, t);
+        size_t now = pac->dirty.npages;
+        steps += now < prev;
+        prev = now;
+        if (now > 0 && now < 1024) {
+            /* [addr, cut) purged (retained, possibly coalesced with retained memory before
+             * addr), [cut, addr + 4 MiB) dirty. */
+            char *cut = (char *)addr + (1024 - now) * PAGE;
+            expect_zu_eq(eset_nextents(&pac->dirty), 1, "");
+            expect_free_extent(pac, cut, now * PAGE, EXTENT_DIRTY);
+            edata_t *head = free_extent_at(cut - PAGE);
+            assert_ptr_not_null(head, "");
+            expect_d_eq((int)edata_state(head), EXTENT_RETAINED, "");
+            expect_ptr_eq(edata_end(head), cut, "the purged part ends where the dirty part starts");
+            expect_true((char *)head->addr <= (char *)addr, "and is one extent");
+        }
+    }
+    expect_zu_eq(prev, 0, "");
+    expect_u_gt(steps, 50, "gradually, not at once");
+    pac_dalloc(pac, sep);
+    pac_decay(pac, PAC_DECAY_ALL, T0);
+    expect_accounted(pac, 0);
+}
+TEST_END
+
+TEST_BEGIN(test_decay_curve_fake_clock) {
+    boot();
+    test_pac_t *tp = pac_new(NULL);
+    pac_t *pac = &tp->pac;
+    pac_decay_ms_set(pac, EXTENT_MUZZY, 0, T0);
+    pac_decay_ms_set(pac, EXTENT_DIRTY, 2000, T0); /* epochs of 10 ms */
+    enum { N = 64 };
+    edata_t *es[N], *sep[N];
+    alloc_apart(pac, es, sep, N, 16);
+    for (unsigned k = 0; k < N; k++) pac_dalloc(pac, es[k]);
+    const size_t total = N * 16;
+    size_t prev = total, at_quarter = 0, at_three_quarters = 0;
+    uint64_t emptied = 0, nsweeps_before = dstats_of(pac, EXTENT_DIRTY).npurge;
+    for (uint64_t t = T0; t <= T0 + 2600 * MS; t += MS) {
+        pac_decay(pac, PAC_DECAY_TICK, t);
+        size_t now = pac->dirty.npages;
+        expect_zu_le(now, prev, "never grows");
+        prev = now;
+        if (t == T0 + 500 * MS) at_quarter = now;
+        if (t == T0 + 1500 * MS) at_three_quarters = now;
+        if (now == 0 && emptied == 0) emptied = t;
+    }
+    /* S(3/4) = 0.896..., S(1/4) = 0.104...: a quarter into the window about 90% stays, three
+     * quarters in about 10% (whole extents of 16 pages, an epoch or two of jitter). */
+    expect_zu_ge(at_quarter, total * 80 / 100, "%zu of %zu", at_quarter, total);
+    expect_zu_le(at_quarter, total * 97 / 100, "%zu of %zu", at_quarter, total);
+    expect_zu_ge(at_three_quarters, total * 3 / 100, "%zu of %zu", at_three_quarters, total);
+    expect_zu_le(at_three_quarters, total * 20 / 100, "%zu of %zu", at_three_quarters, total);
+    expect_u64_ge(emptied, T0 + 1900 * MS, "not much before the window ends");
+    expect_u64_le(emptied, T0 + 2050 * MS, "within the window and a few epochs");
+    expect_u64_gt(dstats_of(pac, EXTENT_DIRTY).npurge - nsweeps_before, 20, "gradually");
+    /* Time going backwards is harmless. */
+    pac_dalloc(pac, sep[0]);
+    pac_decay(pac, PAC_DECAY_TICK, T0);
+    pac_decay(pac, PAC_DECAY_TICK, 0);
+    expect_zu_eq(pac->dirty.npages, 1, "");
+    for (unsigned k = 1; k < N; k++) pac_dalloc(pac, sep[k]);
+    pac_decay(pac, PAC_DECAY_ALL, 0);
+    expect_accounted(pac, 0);
+}
+TEST_END
+
+TEST_BEGIN(test_decay_tick_skips_when_busy) {
+    boot();
+    test_pac_t *tp = pac_new(NULL);
+    pac_t *pac = &tp->pac;
+    pac_decay_ms_set(pac, EXTENT_DIRTY, 0, T0);
+    edata_t *e = pac_alloc(pac, 4 * PAGE, PAGE, false);
+    assert_ptr_not_null(e, "");
+    mutex_lock(&pac->decay_lock); /* another sweep "in progress" */
+    pac_dalloc(pac, e);
+    pac_decay(pac, PAC_DECAY_TICK, T0);
+    expect_zu_eq(pac->dirty.npages, 4, "skipped: the lock was busy");
+    mutex_unlock(&pac->decay_lock);
+    pac_decay(pac, PAC_DECAY_TICK, T0);
+    expect_zu_eq(pac->dirty.npages, 0, "");
+}
+TEST_END
+
+TEST_BEGIN(test_decay_muzzy) {
+    boot();
+    test_pac_t *tp = pac_new(NULL);
+    pac_t *pac = &tp->pac;
+    pac_decay_ms_set(pac, EXTENT_MUZZY, 10000, T0);
+    edata_t *es[4], *sep[4];
+    alloc_apart(pac, es, sep, 4, 8);
+    for (unsigned k = 0; k < 4; k++) pac_dalloc(pac, es[k]);
+    pac_decay_ms_set(pac, EXTENT_DIRTY, 0, T0);
+    expect_zu_eq(pac->dirty.npages, 0, "");
+    expect_zu_eq(pac->muzzy.npages, 32, "lazily purged: muzzy");
+    expect_u64_eq(dstats_of(pac, EXTENT_DIRTY).nmadvise, 4, "");
+    expect_u64_eq(dstats_of(pac, EXTENT_DIRTY).purged, 32, "");
+    expect_u64_eq(dstats_of(pac, EXTENT_MUZZY).npurge, 0, "");
+    edata_t *f = free_extent_at(es[0]->addr);
+    assert_ptr_not_null(f, "");
+    expect_d_eq((int)edata_state(f), EXTENT_MUZZY, "");
+    expect_false(f->zeroed, "MADV_FREE guarantees nothing");
+    /* Muzzy pages are reused before retained ones. */
+    edata_t *r = pac_alloc(pac, 8 * PAGE, PAGE, false);
+    assert_ptr_not_null(r, "");
+    expect_ptr_eq(r->addr, es[0]->addr, "");
+    memset(r->addr, 0x11, r->size);
+    pac_dalloc(pac, r);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 1); /* the arena does this on every free with decay 0 */
+    expect_zu_eq(pac->muzzy.npages, 32, "freed again, purged again (decay 0)");
+    /* The muzzy machine decays on its own clock: half way, some; after it, none. */
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 100 * MS);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 10200 * MS);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 20500 * MS);
+    expect_zu_eq(pac->muzzy.npages, 0, "the muzzy window passed");
+    pac_decay_stats_t m = dstats_of(pac, EXTENT_MUZZY);
+    expect_u64_ge(m.npurge, 1, "");
+    expect_u64_eq(m.nmadvise, 4, "one MADV_DONTNEED per extent (no purge_lazy again)");
+    expect_u64_eq(m.purged, 32, "");
+    /* A full purge takes dirty pages straight to retained, even with a muzzy window. */
+    pac_decay_ms_set(pac, EXTENT_DIRTY, -1, T0);
+    r = pac_alloc(pac, 8 * PAGE, PAGE, false);
+    assert_ptr_not_null(r, "");
+    pac_dalloc(pac, r);
+    expect_zu_eq(pac->dirty.npages, 8, "");
+    pac_decay(pac, PAC_DECAY_ALL, T0 + 20600 * MS);
+    expect_zu_eq(pac->dirty.npages + pac->muzzy.npages, 0, "");
+    for (unsigned k = 0; k < 4; k++) pac_dalloc(pac, sep[k]);
+    pac_decay(pac, PAC_DECAY_ALL, T0 + 20600 * MS);
+    expect_accounted(pac, 0);
+}
+TEST_END
+
+TEST_BEGIN(test_decay_hooks_cascade) {
+    boot();
+    counted_pac_t *cp = counted_pac_new();
+    pac_t *pac = &cp->tp->pac;
+    unsigned n[H_N];
+    pac_decay_ms_set(pac, EXTENT_MUZZY, 10000, T0);
+    edata_t *es[3], *sep[3];
+    alloc_apart(pac, es, sep, 3, 4);
+    for (unsigned k = 0; k < 3; k++) pac_dalloc(pac, es[k]);
+    snapshot(cp, n);
+    /* expect_calls(): alloc, dalloc, destroy, commit, decommit, purge_lazy, purge_forced, split,
+     * merge. */
+
+    /* Dirty with a muzzy window: purge_lazy per extent, nothing else. */
+    pac_decay_ms_set(pac, EXTENT_DIRTY, 0, T0);
+    expect_calls(cp, n, 0, 0, 0, 0, 0, 3, 0, 0, 0);
+    expect_zu_eq(cp->hooks.last_purge_offset, 0, "");
+    expect_zu_eq(cp->hooks.last_purge_length, 4 * PAGE, "the whole extent");
+    expect_zu_eq(cp->hooks.last_purge_size, 4 * PAGE, "");
+    expect_zu_eq(pac->muzzy.npages, 12, "");
+
+    /* Muzzy to retained: dalloc (refused) -> decommit (refused) -> purge_forced; no purge_lazy
+     * for pages already lazily purged. */
+    pac_decay_ms_set(pac, EXTENT_MUZZY, 0, T0);
+    expect_calls(cp, n, 0, 3, 0, 0, 3, 0, 3, 0, 0);
+    expect_zu_eq(pac->retained.npages >= 12, true, "");
+    expect_u64_eq(dstats_of(pac, EXTENT_MUZZY).nmadvise, 3, "the successful calls");
+    expect_true(free_extent_at(es[1]->addr)->zeroed, "");
+
+    /* purge_lazy refused: dirty falls through to the cascade. */
+    cp->hooks.fail_purge_lazy = true;
+    pac_decay_ms_set(pac, EXTENT_MUZZY, 10000, T0);
+    edata_t *e = pac_alloc(pac, 4 * PAGE, PAGE, false);
+    assert_ptr_not_null(e, "");
+    snapshot(cp, n);
+    pac_dalloc(pac, e);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 1);
+    expect_calls(cp, n, 0, 1, 0, 0, 1, 1, 1, -1, -1);
+    expect_zu_eq(pac->muzzy.npages, 0, "");
+
+    /* purge_forced refused too: purge_lazy is not tried twice; the extent is retained, not
+     * known to be zero. */
+    cp->hooks.fail_purge_forced = true;
+    e = pac_alloc(pac, 4 * PAGE, PAGE, false);
+    assert_ptr_not_null(e, "");
+    void *addr = e->addr;
+    snapshot(cp, n);
+    pac_dalloc(pac, e);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 2);
+    expect_calls(cp, n, 0, 1, 0, 0, 1, 1, 1, -1, -1);
+    edata_t *f = free_extent_at(addr);
+    assert_ptr_not_null(f, "");
+    expect_d_eq((int)edata_state(f), EXTENT_RETAINED, "");
+    expect_false(f->zeroed, "nothing purged it");
+    /* Without a muzzy window and purge_forced refused: purge_lazy is the last resort. */
+    pac_decay_ms_set(pac, EXTENT_MUZZY, 0, T0);
+    cp->hooks.fail_purge_lazy = false;
+    e = pac_alloc(pac, 4 * PAGE, PAGE, false);
+    assert_ptr_not_null(e, "");
+    snapshot(cp, n);
+    pac_dalloc(pac, e);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 3);
+    expect_calls(cp, n, 0, 1, 0, 0, 1, 1, 1, -1, -1);
+    cp->hooks.fail_purge_forced = false;
+
+    /* A decommit that succeeds: uncommitted and zeroed; reuse commits it again. */
+    cp->hooks.decommit_ok = true;
+    e = pac_alloc(pac, 4 * PAGE, PAGE, false);
+    assert_ptr_not_null(e, "");
+    addr = e->addr;
+    memset(addr, 0x77, e->size);
+    snapshot(cp, n);
+    pac_dalloc(pac, e);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 4);
+    expect_calls(cp, n, 0, 1, 0, 0, 1, 0, 0, -1, -1);
+    f = free_extent_at(addr);
+    assert_ptr_not_null(f, "");
+    expect_false(f->committed, "decommitted");
+    expect_true(f->zeroed, "");
+    e = pac_alloc(pac, f->size, PAGE, true);
+    assert_ptr_not_null(e, "");
+    expect_ptr_eq(e->addr, addr, "the retained extent is reused");
+    expect_calls(cp, n, 0, 0, 0, 1, 0, 0, 0, -1, -1);
+    expect_true(e->committed, "");
+    expect_zu_eq(test_find_not(e->addr, e->size, 0), SIZE_MAX, "");
+    pac_dalloc(pac, e);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 5);
+    cp->hooks.decommit_ok = false;
+
+    /* A dalloc that unmaps: the extent is forgotten, mapped goes down. */
+    cp->hooks.dalloc_unmaps = true;
+    e = pac_alloc(pac, 4 * PAGE, PAGE, false);
+    assert_ptr_not_null(e, "");
+    addr = e->addr;
+    size_t mapped = stats_of(pac).mapped;
+    snapshot(cp, n);
+    pac_dalloc(pac, e);
+    pac_decay(pac, PAC_DECAY_TICK, T0 + 6);
+    expect_calls(cp, n, 0, 1, 0, 0, 0, 0, 0, -1, -1);
+    expect_zu_eq(stats_of(pac).mapped, mapped - 4 * PAGE, "unmapped");
+    expect_ptr_null(free_extent_at(addr), "no entry left for the unmapped range");
+    cp->hooks.dalloc_unmaps = false;
+
+    for (unsigned k = 0; k < 3; k++) pac_dalloc(pac, sep[k]);
+    pac_decay(pac, PAC_DECAY_ALL, T0 + 7);
+    expect_accounted(pac, 0);
+    expect_u_eq(atomic_load(&cp->hooks.locked_calls), 0, "hooks called with the pac lock held");
+    expect_u_eq(atomic_load(&cp->hooks.wrong_ind), 0, "");
+}
+TEST_END
+
 /* ---- concurrency: one page allocator, several threads (custom hooks run unlocked) ---- */
 
 typedef struct {
@@ -896,15 +1339,52 @@ static void *churn(void *arg) {
     return NULL;
 }
 
-static void run_churn(pac_t *pac) {
+typedef struct {
+    pac_t *pac;
+    atomic_bool stop;
+    unsigned nsweeps;
+} purger_arg_t;
+
+/* Sweeps in every mode and changes decay times while the others churn (real clock); every
+ * step at least twice, even if the churners are done first. */
+static void *purger(void *arg) {
+    purger_arg_t *p = arg;
+    static const ssize_t dirty_ms[] = {0, 1, 10, -1, 1000};
+    static const ssize_t muzzy_ms[] = {0, 5, -1};
+    for (unsigned k = 0; k < 12 || !atomic_load(&p->stop); k++) {
+        uint64_t now = platform_now_ns();
+        switch (k % 6) {
+        case 0: pac_decay_ms_set(p->pac, EXTENT_DIRTY, dirty_ms[(k / 6) % 5], now); break;
+        case 1: pac_decay_ms_set(p->pac, EXTENT_MUZZY, muzzy_ms[(k / 6) % 3], now); break;
+        case 2: pac_decay(p->pac, PAC_DECAY_NOW, now); break;
+        case 3: pac_decay(p->pac, PAC_DECAY_ALL, now); break;
+        default: pac_decay(p->pac, PAC_DECAY_TICK, now); break;
+        }
+        p->nsweeps++;
+    }
+    return NULL;
+}
+
+static void run_churn(pac_t *pac, bool purge) {
     enum { NT = 4 };
-    pthread_t t[NT];
+    pthread_t t[NT], pt;
     churn_arg_t args[NT];
+    purger_arg_t parg = {.pac = pac};
+    atomic_init(&parg.stop, false);
+    if (purge) test_thread_create(&pt, purger, &parg);
     for (int i = 0; i < NT; i++) {
         args[i] = (churn_arg_t){pac, test_seed() + (uint64_t)i, test_under_tsan() ? 1000 : 5000};
         test_thread_create(&t[i], churn, &args[i]);
     }
     for (int i = 0; i < NT; i++) test_thread_join(t[i], NULL);
+    if (purge) {
+        atomic_store(&parg.stop, true);
+        test_thread_join(pt, NULL);
+        expect_u_gt(parg.nsweeps, 0, "");
+        /* Leave the sets as churn left them for the checks below: purge nothing more. */
+        pac_decay_ms_set(pac, EXTENT_DIRTY, -1, platform_now_ns());
+        pac_decay_ms_set(pac, EXTENT_MUZZY, -1, platform_now_ns());
+    }
     expect_accounted(pac, 0);
     /* Everything freed: the free sets hold every mapped page, and the dirty extents are
      * maximal (no two adjacent dirty extents left uncoalesced). */
@@ -922,7 +1402,7 @@ static void run_churn(pac_t *pac) {
 TEST_BEGIN(test_concurrent_default_hooks) {
     boot();
     test_pac_t *tp = pac_new(NULL);
-    run_churn(&tp->pac);
+    run_churn(&tp->pac, false);
 }
 TEST_END
 
@@ -930,9 +1410,25 @@ TEST_BEGIN(test_concurrent_custom_hooks) {
     boot();
     counted_pac_t *cp = counted_pac_new();
     cp->hooks.pac = NULL; /* the lock probe cannot tell who holds the lock with several threads */
-    run_churn(&cp->tp->pac);
+    run_churn(&cp->tp->pac, false);
     expect_u_gt(ncalls(cp, H_SPLIT), 0, "");
     expect_u_gt(ncalls(cp, H_MERGE), 0, "");
+}
+TEST_END
+
+TEST_BEGIN(test_concurrent_purging_default_hooks) {
+    boot();
+    test_pac_t *tp = pac_new(NULL);
+    run_churn(&tp->pac, true);
+}
+TEST_END
+
+TEST_BEGIN(test_concurrent_purging_custom_hooks) {
+    boot();
+    counted_pac_t *cp = counted_pac_new();
+    cp->hooks.pac = NULL;
+    run_churn(&cp->tp->pac, true);
+    expect_u_eq(atomic_load(&cp->hooks.wrong_ind), 0, "");
 }
 TEST_END
 
@@ -942,5 +1438,10 @@ int main(void) {
                      test_expand_shrink, test_hooks_called_where_expected,
                      test_hook_refusing_split, test_hook_failing_alloc,
                      test_hook_breaking_alignment, test_hook_refusing_merge, test_hook_commit,
-                     test_concurrent_default_hooks, test_concurrent_custom_hooks);
+                     test_decay_new_pac_never_purges, test_decay_zero_purges_to_retained,
+                     test_decay_oldest_first, test_decay_one_big_extent,
+                     test_decay_curve_fake_clock,
+                     test_decay_tick_skips_when_busy, test_decay_muzzy, test_decay_hooks_cascade,
+                     test_concurrent_default_hooks, test_concurrent_custom_hooks,
+                     test_concurrent_purging_default_hooks, test_concurrent_purging_custom_hooks);
 }
