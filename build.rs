@@ -52,6 +52,10 @@ fn main() {
     if !feature("stats") {
         build.define("ARENALLOC_STATS", "0");
     }
+    if !feature("background_threads") {
+        // conf.c's default for `background_thread` (MALLOC_CONF still turns it on).
+        build.define("ARENALLOC_BACKGROUND_THREAD_DEFAULT", "0");
+    }
     if feature("unprefixed_malloc") {
         build.define("ARENALLOC_EXPORT_UNPREFIXED", "1");
     }

@@ -16,7 +16,10 @@ mod gen;
 mod tree;
 
 /// Hand-written items placed into generated modules (module path, items).
-const EXTRAS: &[(&str, &str)] = &[("stats", "pub use crate::print::{print, print_with};")];
+const EXTRAS: &[(&str, &str)] = &[
+    ("stats", "pub use crate::print::{print, print_with};"),
+    ("arena", "pub use crate::arena_handle::{Handle, ALL};"),
+];
 
 fn main() {
     // The core's build script says where its headers are (links = "arenalloc"); the table sits

@@ -24,6 +24,11 @@
 //! # Cargo features
 //!
 //! * `stats` (default): statistics counters in the core (read through `arenalloc-ctl`).
+//! * `background_threads` (default): background purge threads on by default
+//!   (`background_thread:true`): freed memory goes back to the system on the decay schedule even
+//!   while the program is idle, from one thread started lazily once something is dirty. Without
+//!   the feature they start off; `MALLOC_CONF=background_thread:true` (or the `background_thread`
+//!   mallctl) turns them on, `background_thread:false` off in either build.
 //! * `debug`: the core's assertions, junk filling and double-free detection.
 //! * `unprefixed_malloc`: the core also exports `malloc`, `free`, ... so C code in the process
 //!   uses it too.

@@ -9,7 +9,10 @@
  *       countdown went negative -> alloc_events (GC step) and return the popped object
  *     else alloc_slow(size, 0, "malloc()")
  *       init if needed -> tsd_fetch -> class of (size, alignment)
- *       cacheable class and cache usable -> tcache_alloc_hard (fill from the arena on a miss)
+ *       percpu_arena: rebind to the CPU's arena (tsd_percpu_update)
+ *       arena: MALLOCX_ARENA's, else the huge arena above oversize_threshold for a thread on an
+ *       automatic arena (arena.h), else the thread's
+ *       cacheable class, cache usable, not huge -> tcache_alloc_hard (fill on a miss)
  *       else arena_malloc (bin for small, large extent otherwise)
  *       decay tick (every ARENA_DECAY_NTICKS slow-path events: tsd.h); count the bytes; run
  *       due events (tcache GC)
@@ -37,6 +40,7 @@
 #include <stdlib.h>
 
 #include "arena.h"
+#include "background.h"
 #include "base.h"
 #include "cache_bin.h"
 #include "conf.h"
@@ -99,6 +103,13 @@ void al_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaqu
 /* stats_print:true -- the report at exit, with opt.stats_print_opts. */
 static void stats_print_atexit(void) { al_malloc_stats_print(NULL, NULL, opt_stats_print_opts); }
 
+/* What background.h needs of the arena table (it sits below the arena module). */
+static pac_t *background_pac(unsigned ind) {
+    arena_t *a = arena_get(ind, false);
+    return a != NULL ? &a->pac : NULL;
+}
+static unsigned background_narenas(void) { return arena_narenas(); }
+
 static COLD bool malloc_init_hard(void) {
     if (initializing_here) return false; /* reentrant call from a libc function we called */
     pthread_mutex_lock(&init_lock);
@@ -113,6 +124,7 @@ static COLD bool malloc_init_hard(void) {
     bool err = platform_boot();
     if (err) al_printf("unsupported page size (built for %zu bytes)\n", PAGE);
     if (!err) err = base_boot() || arena_boot() || tcache_boot() || tsd_boot();
+    if (!err) err = background_boot(background_pac, background_narenas);
     /* Last: atexit may allocate, which re-enters here and finds the rest booted. */
     if (!err && opt_stats_print && atexit(stats_print_atexit) != 0) {
         al_printf("Error in atexit()\n"); /* no report at exit, but the allocator works */
@@ -141,6 +153,7 @@ static void prefork(void) {
     fork_locked_all = __atomic_load_n(&malloc_initialized, __ATOMIC_ACQUIRE);
     if (!fork_locked_all) return;
     ctl_prefork();
+    background_prefork();
     arena_prefork();
     tsd_prefork();
     tcache_prefork();
@@ -153,6 +166,7 @@ static void postfork_parent(void) {
         tcache_postfork_parent();
         tsd_postfork_parent();
         arena_postfork_parent();
+        background_postfork_parent();
         ctl_postfork_parent();
     }
     pthread_mutex_unlock(&init_lock);
@@ -164,6 +178,7 @@ static void postfork_child(void) {
         tcache_postfork_child();
         arena_postfork_child();
         tsd_postfork_child();
+        background_postfork_child();
         ctl_postfork_child();
     }
     pthread_mutex_init(&init_lock, NULL);
@@ -184,6 +199,12 @@ __attribute__((constructor)) static void arenalloc_constructor(void) {
 
 /* ---- slow paths ---- */
 
+/* Starts a purge thread that a free asked for (background.h), unless called from inside the
+ * allocator: one relaxed load when none is pending. */
+static inline void background_poll_from(const tsd_t *tsd) {
+    if (tsd->reentrancy == 0) background_poll();
+}
+
 /* Allocation failure in call `who`: NULL and ENOMEM, or the end with opt.xmalloc. (The init
  * makes sure the options are read when the process's first call fails before initializing.) */
 static COLD void *oom(const char *who) {
@@ -202,14 +223,23 @@ static NOINLINE void *alloc_slow(size_t size, int flags, const char *who) {
     szind_t ind = sz_size2index(usize);
     bool zero = (flags & MALLOCX_ZERO) != 0 || opt_zero;
 
+    if (UNLIKELY(opt_percpu_arena_mode != PERCPU_DISABLED)) tsd_percpu_update(tsd);
     arena_t *arena = tsd_arena(tsd);
     unsigned arena_bits = FLAGS_ARENA(flags);
+    bool huge = false;
     if (arena_bits != 0) {
         arena = arena_get(arena_bits - 1, true);
         if (UNLIKELY(arena == NULL)) return oom(who);
+    } else if (UNLIKELY(usize > arena_oversize_limit) && arena->ind < narenas_auto) {
+        /* oversize_threshold (arena.h); if the huge arena cannot be created, the thread's own */
+        arena_t *h = arena_huge();
+        if (LIKELY(h != NULL)) {
+            arena = h;
+            huge = true;
+        }
     }
     void *ret;
-    if (tsd_tcache_usable(tsd) && FLAGS_TCACHE(flags) == 0 && arena_bits == 0 &&
+    if (tsd_tcache_usable(tsd) && FLAGS_TCACHE(flags) == 0 && arena_bits == 0 && !huge &&
         ind < tcache_nbins && alignment <= PAGE) {
         ret = tcache_alloc_hard(&tsd->tcache, ind, usize);
         if (ret != NULL && zero) memset(ret, 0, usize);
@@ -219,6 +249,7 @@ static NOINLINE void *alloc_slow(size_t size, int flags, const char *who) {
     if (UNLIKELY(ret == NULL)) return oom(who);
     if (!zero && opt_junk_alloc) memset(ret, JUNK_ALLOC, usize);
     tsd_decay_tick(tsd, arena);
+    background_poll_from(tsd);
     tsd->thread_allocated += usize;
     tsd->event_countdown -= (int64_t)usize;
     if (tsd->event_countdown < 0) tsd_events(tsd);
@@ -242,6 +273,7 @@ static NOINLINE void dalloc_slow(void *ptr, int flags, const char *who) {
     debug_check_not_cached(tsd, ind, ptr, who);
     if (UNLIKELY(ind >= SC_NBINS && ptr != e->addr)) al_fatal("%s: invalid pointer %p\n", who, ptr);
     if (opt_junk_free) memset(ptr, JUNK_FREE, usize);
+    if (UNLIKELY(opt_percpu_arena_mode != PERCPU_DISABLED)) tsd_percpu_update(tsd);
     if (tsd_tcache_usable(tsd) && FLAGS_TCACHE(flags) == 0 && ind < tcache_nbins) {
         bool flushed = tcache_dalloc_hard(&tsd->tcache, ind, ptr, who);
         if (config_stats && flushed) tsd_deallocated_refresh_bin(tsd, ind); /* see tsd.h */
@@ -250,6 +282,7 @@ static NOINLINE void dalloc_slow(void *ptr, int flags, const char *who) {
         tsd->thread_deallocated_slow += usize;
     }
     tsd_decay_tick(tsd, arena_of(e));
+    background_poll_from(tsd);
 }
 
 /* ---- fast paths ---- */

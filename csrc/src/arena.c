@@ -1,5 +1,6 @@
 #include "arena.h"
 
+#include "background.h"
 #include "base.h"
 #include "emap.h"
 #include "msg.h"
@@ -10,6 +11,11 @@ unsigned narenas_auto;
 unsigned opt_narenas; /* 0 until arena_boot: "default" */
 ssize_t opt_dirty_decay_ms = 10000;
 ssize_t opt_muzzy_decay_ms = 0;
+size_t opt_oversize_threshold = (size_t)8 << 20;
+size_t arena_oversize_limit = SIZE_MAX;
+unsigned arena_huge_ind = ARENAS_MAX;
+const char *opt_percpu_arena = "disabled";
+percpu_arena_t opt_percpu_arena_mode = PERCPU_DISABLED;
 
 /* arenas.{dirty,muzzy}_decay_ms (atomic): [0] dirty, [1] muzzy. */
 static ssize_t decay_ms_default[2];
@@ -24,8 +30,14 @@ static arena_t *arena_new(unsigned ind) {
     a->start_ns = platform_now_ns();
     ehooks_init(&a->ehooks, NULL, ind);
     if (pac_init(&a->pac, &a->ehooks, ind)) return NULL;
-    pac_decay_ms_set(&a->pac, EXTENT_DIRTY, arena_decay_ms_default(EXTENT_DIRTY), a->start_ns);
-    pac_decay_ms_set(&a->pac, EXTENT_MUZZY, arena_decay_ms_default(EXTENT_MUZZY), a->start_ns);
+    ssize_t dirty = arena_decay_ms_default(EXTENT_DIRTY);
+    ssize_t muzzy = arena_decay_ms_default(EXTENT_MUZZY);
+    if (ind == arena_huge_ind) { /* eager purging (arena.h), as jemalloc's huge arena */
+        if (dirty > 0) dirty = 0;
+        if (muzzy > 0) muzzy = 0;
+    }
+    pac_decay_ms_set(&a->pac, EXTENT_DIRTY, dirty, a->start_ns);
+    pac_decay_ms_set(&a->pac, EXTENT_MUZZY, muzzy, a->start_ns);
     for (unsigned i = 0; i < SC_NBINS; i++) {
         if (bin_init(&a->bins[i])) return NULL;
     }
@@ -37,11 +49,22 @@ bool arena_boot(void) {
     decay_ms_default[0] = opt_dirty_decay_ms;
     decay_ms_default[1] = opt_muzzy_decay_ms;
     unsigned ncpus = platform_ncpus();
+    if (opt_percpu_arena_mode != PERCPU_DISABLED) {
+        /* One arena per CPU or per physical core at least (jemalloc raises narenas so). */
+        unsigned limit = opt_percpu_arena_mode == PERCPU_PHYCPU ? platform_topology_boot() : ncpus;
+        if (opt_narenas < limit) opt_narenas = limit;
+    }
     if (opt_narenas == 0) opt_narenas = ncpus == 1 ? 1 : 4 * ncpus; /* jemalloc's default */
     narenas_auto = opt_narenas;
     if (narenas_auto > ARENAS_MAX) {
         narenas_auto = ARENAS_MAX;
         al_printf("Reducing narenas to limit (%u)\n", narenas_auto);
+    }
+    if (opt_oversize_threshold < SC_LARGE_MINCLASS || opt_oversize_threshold > SC_LARGE_MAXCLASS) {
+        opt_oversize_threshold = 0; /* off, as jemalloc */
+    } else if (narenas_auto < ARENAS_MAX) {
+        arena_huge_ind = narenas_auto;
+        arena_oversize_limit = opt_oversize_threshold;
     }
     return arena_get(0, true) == NULL;
 }
@@ -49,7 +72,7 @@ bool arena_boot(void) {
 arena_t *arena_get(unsigned ind, bool create) {
     if (ind >= ARENAS_MAX) return NULL;
     arena_t *a = __atomic_load_n(&arenas[ind], __ATOMIC_ACQUIRE);
-    if (a != NULL || !create || ind >= narenas_auto) return a;
+    if (a != NULL || !create || (ind >= narenas_auto && ind != arena_huge_ind)) return a;
     mutex_lock(&arenas_lock);
     a = arenas[ind];
     if (a == NULL) {
@@ -60,8 +83,16 @@ arena_t *arena_get(unsigned ind, bool create) {
     return a;
 }
 
+unsigned arena_percpu_ind(void) {
+    unsigned cpu = platform_getcpu();
+    if (opt_percpu_arena_mode == PERCPU_PHYCPU) cpu = platform_cpu_core(cpu);
+    return cpu % narenas_auto;
+}
+
 arena_t *arena_choose(void) {
-    unsigned ind = __atomic_fetch_add(&next_auto, 1, __ATOMIC_RELAXED) % narenas_auto;
+    unsigned ind = opt_percpu_arena_mode != PERCPU_DISABLED
+                       ? arena_percpu_ind()
+                       : __atomic_fetch_add(&next_auto, 1, __ATOMIC_RELAXED) % narenas_auto;
     arena_t *a = arena_get(ind, true);
     if (a == NULL) a = arena_get(0, false); /* out of memory for a new arena: share arena 0 */
     __atomic_fetch_add(&a->nthreads, 1, __ATOMIC_RELAXED);
@@ -103,6 +134,7 @@ static void dirtied(arena_t *a) {
     if (UNLIKELY(arena_decay_ms(a, EXTENT_DIRTY) == 0)) {
         pac_decay(&a->pac, PAC_DECAY_TICK, platform_now_ns());
     }
+    background_dirtied(a->ind); /* wakes (or asks for) the arena's purge thread */
 }
 
 void arena_dalloc(edata_t *e, void *ptr, szind_t ind, const char *who) {
@@ -211,6 +243,7 @@ void arena_decay(arena_t *arena, bool all) {
 }
 
 void arena_decay_tick(arena_t *arena) {
+    if (background_serves(arena->ind)) return; /* the arena's purge thread decides */
     pac_decay(&arena->pac, PAC_DECAY_TICK, platform_now_ns());
 }
 

@@ -1,24 +1,29 @@
 /*
  * arena.h -- the unit of isolation: bins for the small classes, a page allocator for extents,
  * the extent hooks all of its memory goes through, and its statistics. Threads are assigned to
- * the automatic arenas round robin. Also owns the arena table.
+ * the automatic arenas round robin (or by CPU: percpu_arena); allocations above
+ * oversize_threshold go to the huge arena (both below). Also owns the arena table.
  *
  * The arena never calls the thread cache: caches hand it batches (fill, dalloc batch) as plain
  * pointer arrays. Locks: bins and page allocator have their own; the table has one for creation.
  *
- * Giving memory back: the page allocator knows how to purge (pac.h); the arena decides when
- * (jemalloc's rule without background threads):
- *   - every ARENA_DECAY_NTICKS slow-path events of a thread (a thread-cache fill or flush, a
- *     large allocation or free, an allocation or free without the cache: tsd.h counts them;
- *     the fast paths never do) run arena_decay_tick on the arena involved: if no other thread
- *     is sweeping it and an epoch of its dirty or muzzy decay ended, it purges down to the curve;
+ * Giving memory back: the page allocator knows how to purge (pac.h); the arena decides when:
+ *   - while a background purge thread runs for the arena (background.h: on by default, started
+ *     the first time the arena's pages become dirty -- every free into the dirty set tells it),
+ *     that thread sweeps it on the decay schedule, even when the program is idle;
+ *   - otherwise (jemalloc's rule without background threads) every ARENA_DECAY_NTICKS slow-path
+ *     events of a thread (a thread-cache fill or flush, a large allocation or free, an
+ *     allocation or free without the cache: tsd.h counts them; the fast paths never do) run
+ *     arena_decay_tick on the arena involved: if no other thread is sweeping it and an epoch of
+ *     its dirty or muzzy decay ended, it purges down to the curve;
  *   - with dirty_decay_ms 0, every free of pages into the dirty set purges them at once (and
  *     with muzzy_decay_ms 0, lazily purged pages go on to retained at once);
  *   - arena_decay (mallctl arena.<i>.decay / arena.<i>.purge) purges to the curve or entirely;
  *   - arena_set_decay_ms (arena.<i>.{dirty,muzzy}_decay_ms) restarts the set's schedule, with
  *     effect at once.
- * Consequence, as in jemalloc without background threads: a process that stops calling the
- * allocator's slow paths keeps its dirty pages until something ticks or purges.
+ * Consequence, with background_thread:false (as in jemalloc without background threads): a
+ * process that stops calling the allocator's slow paths keeps its dirty pages until something
+ * ticks or purges.
  */
 #ifndef AL_ARENA_H
 #define AL_ARENA_H
@@ -62,12 +67,49 @@ extern unsigned opt_narenas;
  * defaults that change at run time are arena_decay_ms_default's. */
 extern ssize_t opt_dirty_decay_ms, opt_muzzy_decay_ms;
 
+/*
+ * Option oversize_threshold (jemalloc's, default 8 MiB, 0 .. SC_LARGE_MAXCLASS): allocations
+ * whose usable size is strictly above it, made by a thread bound to an automatic arena without
+ * MALLOCX_ARENA, go to the huge arena: one more automatic arena, index narenas_auto, created on
+ * first use, whose dirty and muzzy decay times start at 0 (where the defaults are positive) so
+ * that its memory goes back to the system as it is freed. A threshold below SC_LARGE_MINCLASS
+ * turns this off (no huge arena; opt.oversize_threshold then reads 0), as in jemalloc.
+ * Only alloc_slow's choice of arena looks at it (api.c): the fast paths never see such sizes.
+ */
+extern size_t opt_oversize_threshold;
+/* Above this usable size the huge arena serves (SIZE_MAX when there is none). */
+extern size_t arena_oversize_limit;
+/* narenas_auto when there is a huge arena, else ARENAS_MAX (no index). */
+extern unsigned arena_huge_ind;
+
+/*
+ * Option percpu_arena (jemalloc's): "disabled" (default), "percpu" or "phycpu". When on, a
+ * thread's arena follows the CPU it runs on: arena_percpu_ind() is the CPU (percpu) or its
+ * physical core, hyperthread siblings sharing one (phycpu: platform_cpu_core, from the sysfs
+ * topology read at boot), modulo narenas_auto. narenas_auto is then at least the number of
+ * CPUs the process may run on (percpu) or of physical cores (phycpu), as jemalloc raises
+ * opt.narenas. Threads are placed by it when they start (arena_choose) and re-placed on their
+ * slow paths -- cache fill and flush, large and uncached allocations (tsd_percpu_update) --
+ * never on the fast paths. thread.arena cannot bind to an automatic arena meanwhile (EPERM).
+ */
+typedef enum { PERCPU_DISABLED, PERCPU_PERCPU, PERCPU_PHYCPU } percpu_arena_t;
+extern const char *opt_percpu_arena;
+extern percpu_arena_t opt_percpu_arena_mode;
+/* The automatic arena index for the CPU the caller runs on now (percpu_arena on). */
+unsigned arena_percpu_ind(void);
+
 bool arena_boot(void);
-/* Arena indices in use are < arena_narenas() (arenas.narenas: the automatic ones for now). */
-static inline unsigned arena_narenas(void) { return narenas_auto; }
-/* Arena ind, created on demand when create is true (automatic indices only). */
+/* Arena indices in use are < arena_narenas() (arenas.narenas: the automatic arenas, then the
+ * huge arena if there is one -- counted, as in jemalloc, even before it is created). */
+static inline unsigned arena_narenas(void) {
+    return narenas_auto + (arena_huge_ind != ARENAS_MAX);
+}
+/* Arena ind, created on demand when create is true (automatic indices and the huge arena). */
 arena_t *arena_get(unsigned ind, bool create);
-/* The next automatic arena, round robin; counts the thread as bound to it. */
+/* The huge arena, created on first use; NULL if there is none or it cannot be created. */
+static inline arena_t *arena_huge(void) { return arena_get(arena_huge_ind, true); }
+/* The next automatic arena (round robin, or the CPU's with percpu_arena); counts the thread as
+ * bound to it. */
 arena_t *arena_choose(void);
 void arena_thread_leave(arena_t *arena);
 

@@ -187,6 +187,47 @@ static conf_result_t set_zero_realloc(const char *v, size_t vlen) {
     return CONF_INVALID;
 }
 
+/* A value out of names[0..n): sets *str to the name and *mode to its index. */
+static conf_result_t set_choice(const char *v, size_t vlen, const char *const *names, unsigned n,
+                                const char **str, unsigned *mode) {
+    for (unsigned i = 0; i < n; i++) {
+        if (value_is(v, vlen, names[i])) {
+            *str = names[i];
+            *mode = i;
+            return CONF_OK;
+        }
+    }
+    return CONF_INVALID;
+}
+
+static conf_result_t set_thp(const char *v, size_t vlen) {
+    static const char *const names[] = {[THP_DEFAULT] = "default", [THP_ALWAYS] = "always",
+                                        [THP_NEVER] = "never"};
+    unsigned m;
+    conf_result_t r = set_choice(v, vlen, names, 3, &opt_thp, &m);
+    if (r == CONF_OK) opt_thp_mode = (thp_mode_t)m;
+    return r;
+}
+
+static conf_result_t set_metadata_thp(const char *v, size_t vlen) {
+    static const char *const names[] = {[METADATA_THP_DISABLED] = "disabled",
+                                        [METADATA_THP_AUTO] = "auto",
+                                        [METADATA_THP_ALWAYS] = "always"};
+    unsigned m;
+    conf_result_t r = set_choice(v, vlen, names, 3, &opt_metadata_thp, &m);
+    if (r == CONF_OK) opt_metadata_thp_mode = (metadata_thp_t)m;
+    return r;
+}
+
+static conf_result_t set_percpu_arena(const char *v, size_t vlen) {
+    static const char *const names[] = {[PERCPU_DISABLED] = "disabled",
+                                        [PERCPU_PERCPU] = "percpu", [PERCPU_PHYCPU] = "phycpu"};
+    unsigned m;
+    conf_result_t r = set_choice(v, vlen, names, 3, &opt_percpu_arena, &m);
+    if (r == CONF_OK) opt_percpu_arena_mode = (percpu_arena_t)m;
+    return r;
+}
+
 /* Keeps the known option characters, each once, in order; never an error (as jemalloc). */
 static conf_result_t set_stats_print_opts(const char *v, size_t vlen) {
     size_t n = 0;
@@ -210,9 +251,17 @@ static const conf_opt_t conf_opts[] = {
     BOOL_OPT("abort_conf", &opt_abort_conf),
     BOOL_OPT("confirm_conf", &opt_confirm_conf),
     BOOL_OPT("retain", &opt_retain),
+    CUSTOM_OPT("thp", set_thp),
+    CUSTOM_OPT("metadata_thp", set_metadata_thp),
+    NUM_OPT("oversize_threshold", KIND_SIZE, &opt_oversize_threshold, 0, SC_LARGE_MAXCLASS,
+            false),
+    CUSTOM_OPT("percpu_arena", set_percpu_arena),
     CUSTOM_OPT("narenas", set_narenas),
     NUM_OPT("dirty_decay_ms", KIND_SSIZE, &opt_dirty_decay_ms, -1, DECAY_MS_MAX, false),
     NUM_OPT("muzzy_decay_ms", KIND_SSIZE, &opt_muzzy_decay_ms, -1, DECAY_MS_MAX, false),
+    BOOL_OPT("background_thread", &opt_background_thread),
+    NUM_OPT("max_background_threads", KIND_SIZE, &opt_max_background_threads, 1,
+            BACKGROUND_THREADS_LIMIT, true),
     BOOL_OPT("tcache", &opt_tcache),
     NUM_OPT("tcache_max", KIND_SIZE, &opt_tcache_max, 0, TCACHE_MAXCLASS_LIMIT, true),
     CUSTOM_OPT("lg_tcache_max", set_lg_tcache_max),

@@ -34,10 +34,11 @@
  *   Invalid conf value: <key>:<value>            (not a value of that key -- skipped)
  *   Out-of-range conf value: <key>:<value>       (outside the key's range -- skipped)
  * The first three messages start with jemalloc's exact text and add the offending text. Keys
- * jemalloc clips (tcache_max, tcache_nslots_*, tcache_gc_incr_bytes, lg_tcache_flush_*_div,
- * lg_tcache_max) are clamped into range silently instead, as jemalloc does. Pairs after a skipped
- * one are still applied. After each source, if any problem was seen so far (keys starting with
- * "experimental_" excepted) and abort_conf is true, the process aborts with
+ * jemalloc clips (max_background_threads, tcache_max, tcache_nslots_*, tcache_gc_incr_bytes,
+ * lg_tcache_flush_*_div, lg_tcache_max) are clamped into range silently instead, as jemalloc
+ * does. Pairs after a skipped one are still applied. After each source, if any problem was seen
+ * so far (keys starting with "experimental_" excepted) and abort_conf is true, the process
+ * aborts with
  * "Abort (abort_conf:true) on invalid conf value (see above)." -- so abort_conf:true must be set
  * in the same source as the error or an earlier one to catch it. A first pass over all sources
  * reads only confirm_conf; with it, the second pass echoes each source
@@ -45,22 +46,34 @@
  * Parsing never allocates and never uses stdio: it runs before the allocator exists.
  *
  * Options. Only those that take effect in arenalloc today are accepted; any other key
- * (background_thread, thp, percpu_arena, oversize_threshold, prof*, ...) is an "Invalid conf pair"
- * until the feature lands. Defaults are jemalloc 5.3's. Each variable below holds the value in
+ * (prof*, dss, ...) is an "Invalid conf pair" until the feature lands. Defaults are jemalloc 5.3's. Each variable below holds the value in
  * force and is read-only once malloc is initialized (the mallctl `opt.<name>` keys read them).
  *
  * Each option's variable is opt_<key>, except that lg_tcache_max sets opt_tcache_max; junk also
- * sets opt_junk_alloc / opt_junk_free, zero_realloc also opt_zero_realloc_action.
+ * sets opt_junk_alloc / opt_junk_free, zero_realloc also opt_zero_realloc_action, thp, metadata_thp
+ * and percpu_arena also opt_<key>_mode.
  *
  *   key                        type          defined in  takes effect in
  *   abort                      bool          conf.c      api.c: a failed initialization aborts
  *   abort_conf                 bool          conf.c      conf.c: see above
  *   confirm_conf               bool          conf.c      conf.c: see above
  *   retain                     bool          ehooks.c    ehooks.c: default dalloc hook keeps maps
+ *   thp                        const char *  ehooks.c    ehooks.c: default/always/never; advice on
+ *                                                          new arena mappings; pac.c: 2 MiB growth
+ *   metadata_thp               const char *  base.c      base.c: disabled/auto/always, metadata
+ *                                                          chunks on huge pages (base.h)
+ *   oversize_threshold         size_t        arena.c     api.c: above it, the huge arena (arena.h;
+ *                                                          0..SC_LARGE_MAXCLASS, not clipped)
+ *   percpu_arena               const char *  arena.c     arena.c, tsd.c: disabled/percpu/phycpu
  *   narenas                    unsigned      arena.c     arena.c: automatic arenas (0: 4 x CPUs)
  *   dirty_decay_ms             ssize_t       arena.c     arena.c: decay time of dirty pages of
  *   muzzy_decay_ms             ssize_t       arena.c       new arenas, and of muzzy pages
  *                                                          (-1 never, 0 at once; <= DECAY_MS_MAX)
+ *   background_thread          bool          background.c  background.c: purge threads (default
+ *                                                          on unless built with
+ *                                                          ARENALLOC_BACKGROUND_THREAD_DEFAULT=0)
+ *   max_background_threads     size_t        background.c  background.c: most purge threads
+ *                                                          (clipped to 1 .. 64)
  *   tcache                     bool          tcache.c    tsd.c: threads start with a cache or not
  *   tcache_max, lg_tcache_max  size_t        tcache.c    tcache.c: largest cached class (<= 8 MiB)
  *   tcache_nslots_small_min    unsigned      tcache.c    tcache.c: small bin capacity =
@@ -91,6 +104,8 @@
 #define AL_CONF_H
 
 #include "arena.h"
+#include "background.h"
+#include "base.h"
 #include "ehooks.h"
 #include "tcache.h"
 #include "tsd.h"

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "arena.h"
+#include "background.h"
 #include "conf.h"
 #include "emap.h"
 #include "msg.h"
@@ -604,11 +605,14 @@ static int ctl_thread_deallocatedp(const size_t *mib, size_t miblen, void *oldp,
 static int ctl_thread_arena(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
                             void *newp, size_t newlen) {
     tsd_t *tsd = tsd_fetch();
+    bool percpu = opt_percpu_arena_mode != PERCPU_DISABLED;
+    if (percpu) tsd_percpu_update(tsd); /* read the CPU's arena, as jemalloc's arena_choose */
     unsigned old = tsd_arena(tsd)->ind;
     if (newp != NULL) {
         unsigned ind;
         memcpy(&ind, newp, sizeof(ind));
         if (ind >= arena_narenas()) return EFAULT;
+        if (percpu && ind < narenas_auto) return EPERM; /* the CPU decides (jemalloc) */
         if (tsd->state != TSD_NOMINAL) return EAGAIN; /* exiting: no longer bound anywhere */
         arena_t *arena = arena_get(ind, true);
         if (arena == NULL) return EAGAIN;
@@ -626,6 +630,34 @@ static int ctl_thread_tcache_enabled(const size_t *mib, size_t miblen, void *old
         bool enable;
         memcpy(&enable, newp, sizeof(enable));
         if (tsd_tcache_set_enabled(tsd, enable)) return EAGAIN;
+    }
+    out_put(oldp, &old, sizeof(old));
+    return 0;
+}
+
+/* ---- background purge threads: background_thread, max_background_threads ---- */
+
+static int ctl_background_thread(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                                 void *newp, size_t newlen) {
+    bool old = background_enabled();
+    if (newp != NULL) {
+        bool enable;
+        memcpy(&enable, newp, sizeof(enable));
+        int err = background_set(enable);
+        if (err != 0) return err;
+    }
+    out_put(oldp, &old, sizeof(old));
+    return 0;
+}
+
+static int ctl_max_background_threads(const size_t *mib, size_t miblen, void *oldp,
+                                      size_t *oldlenp, void *newp, size_t newlen) {
+    size_t old = background_max();
+    if (newp != NULL) {
+        size_t n;
+        memcpy(&n, newp, sizeof(n));
+        int err = background_max_set(n);
+        if (err != 0) return err;
     }
     out_put(oldp, &old, sizeof(old));
     return 0;

@@ -23,15 +23,17 @@
  *   EFAULT  an indexed MIB component above UINT_MAX; thread.arena beyond arenas.narenas;
  *           thread.tcache.flush without a cache; arena.<i>.* of MALLCTL_ARENAS_DESTROYED (no
  *           arena is destroyed yet); a read of arena.<i>.*_decay_ms of an arena not created;
- *   EAGAIN  the namespace or a snapshot could not be set up (out of memory).
+ *   EAGAIN  the namespace or a snapshot could not be set up (out of memory); a background
+ *           purge thread could not be created (background_thread, max_background_threads).
+ * Also EINVAL: max_background_threads outside 1 .. 64.
  * mallctlnametomib: *miblenp is the capacity of mibp on entry and the MIB length on return;
  * a name longer than the capacity fills it and succeeds (a partial MIB, completed by the
  * caller), and a name of an interior node is legal there.
  *
  * Concurrency: one ctl lock serializes the tree walk, VALUE leaves and everything that reads or
- * refreshes the statistics snapshot. Lock order: init < ctl < arenas < registry < decay < bin <
- * pac < tcache pool < base (api.c's fork handlers take it in that order). Handlers of thread.* keys
- * touch only the calling thread and run without it.
+ * refreshes the statistics snapshot. Lock order: init < ctl < background < arenas < registry <
+ * decay < bin < pac < tcache pool < base < background worker (api.c's fork handlers take it in
+ * that order). Handlers of thread.* keys touch only the calling thread and run without it.
  */
 #ifndef AL_CTL_H
 #define AL_CTL_H

@@ -104,3 +104,9 @@ size_t decay_npages_allowed(const decay_t *d, size_t npages) {
 void decay_purged(decay_t *d, size_t npurged) {
     d->nunpurged = npurged < d->nunpurged ? d->nunpurged - npurged : 0;
 }
+
+uint64_t decay_ns_until_purge(const decay_t *d, uint64_t now_ns, size_t npages) {
+    if (npages == 0 || d->time_ms < 0) return DECAY_NS_FOREVER;
+    if (npages > decay_npages_allowed(d, npages)) return 0; /* includes decay_ms 0 */
+    return d->deadline_ns > now_ns ? d->deadline_ns - now_ns : 0;
+}

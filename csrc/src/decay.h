@@ -88,4 +88,17 @@ size_t decay_npages_allowed(const decay_t *d, size_t npages);
 /* The owner purged npurged pages of the set. */
 void decay_purged(decay_t *d, size_t npurged);
 
+/* "Never": no purge is due until the set changes. */
+#define DECAY_NS_FOREVER UINT64_MAX
+/*
+ * How long from now_ns until a sweep of the set (holding npages) may purge something, for a
+ * thread that sleeps in between (background.h): 0 if pages may go now (more than allowed, or
+ * decay_ms 0 with pages); the time to the end of the current epoch if the set holds pages
+ * (they enter the backlog, or age along the curve, only at epoch ends); DECAY_NS_FOREVER if
+ * the set is empty or decay_ms is -1. Deliberately simple: jemalloc searches the backlog for
+ * the epoch at which enough pages would go; sleeping one epoch at a time (the caller enforces
+ * a minimum) costs a wake-up per epoch while pages are dirty, and never sleeps past one.
+ */
+uint64_t decay_ns_until_purge(const decay_t *d, uint64_t now_ns, size_t npages);
+
 #endif

@@ -3,6 +3,21 @@
 #include "platform.h"
 
 bool opt_retain = true;
+const char *opt_thp = "default";
+thp_mode_t opt_thp_mode = THP_DEFAULT;
+
+bool ehooks_thp_in_use(void) {
+    return opt_thp_mode == THP_ALWAYS ||
+           (opt_thp_mode == THP_DEFAULT && platform_thp_mode() == PLATFORM_THP_ALWAYS);
+}
+
+/* opt.thp's advice for a new mapping (jemalloc's pages_set_thp_state). */
+static void thp_advise(void *p, size_t size) {
+    if (opt_thp_mode == THP_DEFAULT) return;
+    platform_thp_t sys = platform_thp_mode();
+    if (sys != PLATFORM_THP_ALWAYS && sys != PLATFORM_THP_MADVISE) return;
+    platform_hugepage(p, size, opt_thp_mode == THP_ALWAYS);
+}
 
 /* ---- the default hooks: anonymous mappings ---- */
 
@@ -10,6 +25,7 @@ static void *default_alloc(extent_hooks_t *h, void *new_addr, size_t size, size_
                            bool *zero, bool *commit, unsigned ind) {
     void *p = platform_map(new_addr, size, alignment < PAGE ? PAGE : alignment);
     if (p == NULL) return NULL;
+    thp_advise(p, size);
     *zero = true;
     *commit = true;
     return p;

@@ -22,6 +22,20 @@ extern extent_hooks_t ehooks_default_extent_hooks;
  * reuse (true, jemalloc's default on 64-bit Linux). */
 extern bool opt_retain;
 
+/*
+ * Option thp (conf.h): "default" (leave the system's mode alone), "always" (MADV_HUGEPAGE on
+ * every mapping of the default alloc hook) or "never" (MADV_NOHUGEPAGE), as jemalloc's opt.thp.
+ * The advice is given only where the system's mode lets it matter (platform_thp_mode: always
+ * or madvise). Custom hooks get no advice and no special alignment.
+ */
+typedef enum { THP_DEFAULT, THP_ALWAYS, THP_NEVER } thp_mode_t;
+extern const char *opt_thp;
+extern thp_mode_t opt_thp_mode;
+/* Whether arena memory is meant to be backed by huge pages: thp:always, or thp:default on a
+ * system whose mode is "always". Then the page allocator grows the default hooks' memory in
+ * 2 MiB-aligned, 2 MiB-multiple steps (pac.h). */
+bool ehooks_thp_in_use(void);
+
 void ehooks_init(ehooks_t *eh, extent_hooks_t *hooks, unsigned ind);
 
 static inline extent_hooks_t *ehooks_get(const ehooks_t *eh) {

@@ -1,7 +1,8 @@
 /*
  * mutex.h -- the allocator's lock: a pthread mutex that spins briefly before blocking, with
- * fork support. Lock order (outer first): init < ctl < arenas < tsd list < decay < bin < pac <
- * tcache pool < base.
+ * fork support. Lock order (outer first): init < ctl < background < arenas < tsd list < decay <
+ * bin < pac < tcache pool < base < background worker (each purge thread's own mutex: a leaf,
+ * background.h).
  * A pthread mutex never allocates, so it is safe inside malloc.
  */
 #ifndef AL_MUTEX_H

@@ -2,6 +2,7 @@
 
 #include "base.h"
 #include "emap.h"
+#include "platform.h"
 
 /* ---- locking around hook calls ---- */
 
@@ -198,6 +199,11 @@ static edata_t *carve_locked(pac_t *pac, edata_t *e, size_t size, size_t alignme
 static edata_t *grow_locked(pac_t *pac, size_t size, size_t alignment) {
     size_t want = size > pac->grow_next ? size : pac->grow_next;
     want = ALIGNMENT_CEILING(want, PAGE);
+    if (ehooks_are_default(pac->ehooks) && ehooks_thp_in_use()) {
+        /* Whole, aligned huge pages, so the kernel can back the step with them (pac.h). */
+        want = HUGEPAGE_CEILING(want);
+        if (alignment < HUGEPAGE) alignment = HUGEPAGE;
+    }
     bool zero = false, commit = true;
     bool unlocked = hook_unlock(pac);
     void *addr = ehooks_alloc(pac->ehooks, NULL, want, alignment, &zero, &commit);
@@ -492,6 +498,16 @@ void pac_decay_ms_set(pac_t *pac, extent_state_t which, ssize_t ms, uint64_t now
     /* Takes effect at once: decay 0 purges now (a new window only starts its first epoch). */
     decay_set(pac, which, PAC_DECAY_TICK, now_ns);
     mutex_unlock(&pac->decay_lock);
+}
+
+uint64_t pac_decay_ns_until_purge(pac_t *pac, uint64_t now_ns) {
+    mutex_lock(&pac->decay_lock);
+    mutex_lock(&pac->lock);
+    uint64_t dirty = decay_ns_until_purge(&pac->decay[0], now_ns, pac->dirty.npages);
+    uint64_t muzzy = decay_ns_until_purge(&pac->decay[1], now_ns, pac->muzzy.npages);
+    mutex_unlock(&pac->lock);
+    mutex_unlock(&pac->decay_lock);
+    return dirty < muzzy ? dirty : muzzy;
 }
 
 /* Fork: the decay lock, then (after the bins: pac.h) the page allocator's. */

@@ -47,7 +47,10 @@
 #include "eset.h"
 #include "mutex.h"
 
-/* First growth step; later steps double up to the growth limit. */
+/* First growth step; later steps double up to the growth limit. With the default hooks and
+ * THP in use (ehooks_thp_in_use: thp:always, or the system's mode is "always"), every step is
+ * also mapped 2 MiB-aligned and rounded up to a multiple of 2 MiB (HUGEPAGE), so the kernel can
+ * back it with huge pages; only the out-of-memory fallback (exactly the request) may not be. */
 #define PAC_GROW_MIN ((size_t)2 << 20)
 #define PAC_GROW_LIMIT_DEFAULT ((size_t)1 << 30)
 
@@ -131,6 +134,11 @@ typedef enum {
 } pac_decay_mode_t;
 /* One sweep of the dirty set, then of the muzzy set, at time now_ns. */
 void pac_decay(pac_t *pac, pac_decay_mode_t mode, uint64_t now_ns);
+
+/* The soonest a sweep of either set may purge something, from now_ns (decay.h's
+ * decay_ns_until_purge over both sets; DECAY_NS_FOREVER if neither will). Waits for a sweep in
+ * progress. */
+uint64_t pac_decay_ns_until_purge(pac_t *pac, uint64_t now_ns);
 
 /* Fork: prefork0 takes the decay lock, prefork1 the page allocator's; the owner takes the bins'
  * locks in between (the lock order). Postfork releases (re-creates) both. */

@@ -1,5 +1,6 @@
 #include "stats.h"
 
+#include "background.h"
 #include "base.h"
 #include "emap.h"
 #include "platform.h"
@@ -7,6 +8,7 @@
 #include "tsd.h"
 
 stats_global_t stats_global;
+stats_background_t stats_background;
 size_t stats_zero_reallocs;
 
 /* Snapshots of the arenas (allocated from base the first time an arena is seen, never freed:
@@ -157,9 +159,15 @@ bool stats_refresh(void) {
     g->allocated = gross > r.cached_total ? gross - r.cached_total : 0;
     if (g->allocated > g->active) g->allocated = g->active;
     g->metadata = bs.allocated + leaves;
+    g->metadata_thp = bs.thp;
     g->resident = g->metadata + ((merged.pactive + merged.pdirty) << LG_PAGE);
     g->mapped = bs.mapped + leaves + r.hooks_bytes;
     g->retained = merged.retained;
     g->zero_reallocs = __atomic_load_n(&stats_zero_reallocs, __ATOMIC_RELAXED);
+    background_stats_t bg;
+    background_stats_read(&bg);
+    stats_background.num_threads = bg.num_threads;
+    stats_background.num_runs = bg.num_runs;
+    stats_background.run_interval = bg.run_interval;
     return false;
 }

@@ -30,7 +30,9 @@
  *   resident              = metadata + (active + dirty pages): an upper bound;
  *   mapped                = base mapped + extent-map leaves + every arena's hook-obtained bytes
  *                           minus its retained ones (active + dirty + muzzy pages);
- *   retained              = bytes of retained (clean, still mapped) extents.
+ *   retained              = bytes of retained (clean, still mapped) extents;
+ *   background_thread.*   = purge threads running, their sweep rounds, and the mean time
+ *                           between two rounds of one thread (background.h).
  * Hence, at every snapshot:  allocated <= active <= resident <= mapped.
  * Per arena, `base` is the arena's own metadata (its arena_t and its extent descriptors),
  * `internal` is 0 (arenalloc never serves its own metadata from an arena), `resident` is
@@ -51,6 +53,11 @@ typedef struct stats_global_s {
 #define STATS_GLOBAL(name, ctype) ctype name;
 #include "stats_fields.def"
 } stats_global_t;
+
+typedef struct stats_background_s {
+#define STATS_BACKGROUND(name, ctype) ctype name;
+#include "stats_fields.def"
+} stats_background_t;
 
 typedef struct stats_total_s {
 #define STATS_TOTAL(name, ctype) ctype name;
@@ -77,6 +84,8 @@ typedef struct stats_arena_s {
 
 /* The process totals of the last refresh. */
 extern stats_global_t stats_global;
+/* The background purge threads at the last refresh (background.h). */
+extern stats_background_t stats_background;
 
 /*
  * Refreshes the snapshot. True when out of memory for the snapshot of a new arena (the previous

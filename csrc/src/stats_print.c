@@ -6,7 +6,8 @@
  *     parse_opts; epoch write (refresh the snapshot); emitter on a stack buffer
  *     print_general                 version; print_leaves("config."), ("opt."), ("arenas.");
  *                                   JSON: arenas.bin[j], arenas.lextent[j] (print_leaves again)
- *     print_totals                  stats_fields.def STATS_GLOBAL; the stacked-view line
+ *     print_totals                  stats_fields.def STATS_GLOBAL, then STATS_BACKGROUND (a
+ *                                   "background_thread" object); the stacked-view line
  *     print_arenas                  merged (4096), destroyed (4097, if it ever exists), each
  *       print_arena                 initialized arena: STATS_ARENA fields, then
  *         print_small_large         STATS_TOTAL: two JSON objects / one text table
@@ -72,6 +73,10 @@ typedef struct print_field_s {
 
 #define STATS_GLOBAL(name, ctype) {#name, PRINT_CT_##ctype},
 static const print_field_t global_fields[] = {
+#include "stats_fields.def"
+};
+#define STATS_BACKGROUND(name, ctype) {#name, PRINT_CT_##ctype},
+static const print_field_t background_fields[] = {
 #include "stats_fields.def"
 };
 #define STATS_ARENA(name, ctype, merge) {#name, PRINT_CT_##ctype},
@@ -273,6 +278,21 @@ static void print_totals(emitter_t *em) {
         first = false;
     }
     emitter_text(em, "\n");
+    /* stats.background_thread.*: jemalloc's "background_thread" object inside "stats". */
+    emitter_json_object_begin(em, "background_thread");
+    emitter_text(em, "Background threads:");
+    first = true;
+    for (size_t k = 0; k < NFIELDS(background_fields); k++) {
+        const print_field_t *f = &background_fields[k];
+        emitter_value_t v;
+        if (!read_fmt(&v, f->type, "stats.background_thread.%s", f->name)) continue;
+        emitter_json_kv(em, f->name, f->type, &v);
+        emitter_text(em, "%s %s: ", first ? "" : ",", f->name);
+        emitter_text_value(em, f->type, &v);
+        first = false;
+    }
+    emitter_text(em, "\n");
+    emitter_json_object_end(em);
     emitter_json_object_end(em);
 
     emitter_value_t al, ac, re, ma;

@@ -143,6 +143,16 @@ void tsd_arena_set(tsd_t *tsd, arena_t *arena) {
     if (old != NULL) arena_thread_leave(old);
 }
 
+void tsd_percpu_update(tsd_t *tsd) {
+    arena_t *cur = tsd->arena;
+    if (tsd->state != TSD_NOMINAL || tsd->reentrancy > 0 || cur == NULL) return;
+    if (cur->ind >= narenas_auto) return; /* the huge arena, bound explicitly */
+    unsigned ind = arena_percpu_ind();
+    if (ind == cur->ind) return;
+    arena_t *a = arena_get(ind, true);
+    if (a != NULL) tsd_arena_set(tsd, a); /* out of memory: stay where it is */
+}
+
 void tsd_foreach(void (*f)(tsd_t *, void *), void *arg) {
     mutex_lock(&registry_lock);
     for (tsd_t *t = registry; t != NULL; t = t->next) f(t, arg);

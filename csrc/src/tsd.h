@@ -120,6 +120,9 @@ void tsd_deallocated_refresh_bin(tsd_t *tsd, szind_t ind);
 bool tsd_tcache_set_enabled(tsd_t *tsd, bool enabled);
 /* Rebinds the calling thread (and its cache) to arena. */
 void tsd_arena_set(tsd_t *tsd, arena_t *arena);
+/* percpu_arena (arena.h): rebinds the calling thread to the arena of the CPU it runs on now, if
+ * it is bound to an automatic arena. Slow paths only; call only with percpu_arena on. */
+void tsd_percpu_update(tsd_t *tsd);
 
 void tsd_prefork(void);
 void tsd_postfork_parent(void);

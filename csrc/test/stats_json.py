@@ -88,6 +88,12 @@ def check_stats(stats):
     else:
         problem("stats: allocated, active, resident or mapped missing")
     for k, v in stats.items():
+        if k == "background_thread" and isinstance(v, dict):
+            # jemalloc's nested object: num_threads, num_runs, run_interval.
+            for kk, vv in v.items():
+                if not isinstance(vv, int) or vv < 0:
+                    problem(f"stats/{k}/{kk}: {vv!r} is not a non-negative integer")
+            continue
         if not isinstance(v, int) or v < 0:
             problem(f"stats/{k}: {v!r} is not a non-negative integer")
 

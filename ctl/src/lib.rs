@@ -41,6 +41,11 @@
 //! # fn main() {}
 //! ```
 //!
+//! Giving memory back: [`purge()`] (every arena, now), [`arena(i)`](arena()) for one arena
+//! (`arenalloc_ctl::arena(0).purge()`, `.decay()`, `.dirty_decay_ms()`,
+//! `.set_dirty_decay_ms(ms)`, ...: an [`arena::Handle`]); background purge threads through
+//! [`background_thread`] and [`max_background_threads`].
+//!
 //! Anything else: [`raw`] (by name or MIB, the caller picks the type). A whole view at one epoch:
 //! [`Snapshot::take`]. The human report: `stats::print`. Errors are the `errno` codes of
 //! `mallctl` ([`Error`]).
@@ -48,6 +53,8 @@
 //! # Cargo features
 //!
 //! * `stats` (default): the statistics keys and [`Snapshot`] (also builds the core with stats).
+//! * `background_threads` (default): background purge threads on by default in the core
+//!   (forwarded to `arenalloc/background_threads`).
 //! * `std`: `std::error::Error` for [`Error`]; a panic in a `stats::print_with` callback is caught
 //!   at the C boundary and resumed after it (without `std` it aborts).
 //! * `serde`: `Serialize` for [`Snapshot`] and its parts.
@@ -67,6 +74,7 @@ use arenalloc as _;
 use core::marker::PhantomData;
 use core::ops::{Index, IndexMut};
 
+mod arena_handle;
 mod error;
 mod keys;
 #[cfg(any(feature = "prometheus", test))]
@@ -77,6 +85,7 @@ pub mod raw;
 #[cfg(feature = "stats")]
 pub mod snapshot;
 
+pub use arena_handle::{arena, decay, purge};
 pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "stats")]
 pub use snapshot::Snapshot;

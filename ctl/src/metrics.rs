@@ -225,6 +225,7 @@ const BYTES: &[&str] = &[
     "retained",
     "base",
     "internal",
+    "thp", // metadata_thp: bytes of metadata advised MADV_HUGEPAGE
 ];
 /// Names that are counts of pages.
 const PAGES: &[&str] = &["pactive", "pdirty", "pmuzzy"];

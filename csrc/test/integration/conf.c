@@ -111,7 +111,8 @@ TEST_BEGIN(test_env_is_read) {
 }
 TEST_END
 
-/* narenas:n shows as: MALLOCX_ARENA(n - 1) allocates, MALLOCX_ARENA(n) does not. */
+/* narenas:n shows as: MALLOCX_ARENA(n - 1) allocates, MALLOCX_ARENA(n + 1) does not (n is the
+ * huge arena of oversize_threshold). */
 static unsigned want_narenas;
 
 static void body_narenas(void) {
@@ -119,8 +120,8 @@ static void body_narenas(void) {
     expect_ptr_not_null(p, "arena %u exists", want_narenas - 1);
     if (p != NULL) arenalloc_free(p);
     errno = 0;
-    void *q = arenalloc_mallocx(64, MALLOCX_ARENA(want_narenas));
-    expect_ptr_null(q, "no automatic arena %u", want_narenas);
+    void *q = arenalloc_mallocx(64, MALLOCX_ARENA(want_narenas + 1));
+    expect_ptr_null(q, "no arena %u", want_narenas + 1);
     expect_d_eq(errno, ENOMEM, "");
 }
 
@@ -155,9 +156,12 @@ TEST_BEGIN(test_messages_name_the_key) {
         {"bogus_key:1", "Invalid conf pair: bogus_key:1"},
         {"dirty_decay_ms:-2", "Out-of-range conf value: dirty_decay_ms:-2"},
         {"muzzy_decay_ms:soon", "Invalid conf value: muzzy_decay_ms:soon"},
-        {"background_thread:true", "Invalid conf pair: background_thread:true"},
-        {"thp:always", "Invalid conf pair: thp:always"},
-        {"percpu_arena:percpu", "Invalid conf pair: percpu_arena:percpu"},
+        {"background_thread:yes", "Invalid conf value: background_thread:yes"},
+        {"max_background_threads:all", "Invalid conf value: max_background_threads:all"},
+        {"thp:sometimes", "Invalid conf value: thp:sometimes"},
+        {"metadata_thp:on", "Invalid conf value: metadata_thp:on"},
+        {"percpu_arena:percore", "Invalid conf value: percpu_arena:percore"},
+        {"oversize_threshold:huge", "Invalid conf value: oversize_threshold:huge"},
         {"prof:true", "Invalid conf pair: prof:true"},
         {"narenas:many", "Invalid conf value: narenas:many"},
         {"tcache:yes", "Invalid conf value: tcache:yes"},

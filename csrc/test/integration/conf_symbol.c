@@ -33,11 +33,13 @@ static void body(void *arg) {
     }
     unsetenv("ARENALLOC_MALLOC_CONF");
     if (c->env2 != NULL) setenv("ARENALLOC_MALLOC_CONF", c->env2, 1);
-    /* narenas:n -- MALLOCX_ARENA(n - 1) allocates, MALLOCX_ARENA(n) does not. */
+    /* narenas:n -- MALLOCX_ARENA(n - 1) allocates, MALLOCX_ARENA(n + 1) does not (n: the huge
+     * arena). */
     void *p = arenalloc_mallocx(64, MALLOCX_ARENA(c->narenas - 1));
     expect_ptr_not_null(p, "arena %u", c->narenas - 1);
     arenalloc_free(p);
-    expect_ptr_null(arenalloc_mallocx(64, MALLOCX_ARENA(c->narenas)), "arena %u", c->narenas);
+    expect_ptr_null(arenalloc_mallocx(64, MALLOCX_ARENA(c->narenas + 1)), "arena %u",
+                    c->narenas + 1);
     /* The program's other keys hold whatever the environment says about narenas. */
     void *q = arenalloc_malloc(100);
     void *r = arenalloc_realloc(q, 0);

@@ -465,9 +465,9 @@ TEST_BEGIN(test_bad_input) {
     expect_d_eq(mallctl("arena.4097.dirty_decay_ms", &v, &sz, NULL, 0), EFAULT, "destroyed");
     expect_d_eq(cmd("arena.%u.purge", 4097), EFAULT, "");
     expect_d_eq(cmd("arena.%u.decay", 4097), EFAULT, "");
-    expect_d_eq(cmd("arena.%u.purge", 4), ENOENT, "beyond arenas.narenas");
+    expect_d_eq(cmd("arena.%u.purge", 5), ENOENT, "beyond arenas.narenas (4 is the huge arena)");
     expect_d_eq(cmd("arena.%u.decay", 4095), ENOENT, "");
-    expect_d_eq(mallctl("arena.4.dirty_decay_ms", &v, &sz, NULL, 0), ENOENT, "");
+    expect_d_eq(mallctl("arena.5.dirty_decay_ms", &v, &sz, NULL, 0), ENOENT, "");
     /* Access. */
     expect_d_eq(write_ssize("opt.dirty_decay_ms", 5), EPERM, "");
     expect_d_eq(write_ssize("stats.arenas.0.dirty_decay_ms", 5), EPERM, "");

@@ -13,15 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/*
- * Under ThreadSanitizer only: the allocator's prefork handler holds every arena and bin lock at
- * once (as jemalloc's does), more than the 64 held locks TSan's deadlock detector can track, which
- * makes TSan itself CHECK-fail. Data-race detection stays on.
- */
-const char *__tsan_default_options(void);
-__attribute__((visibility("default"))) const char *__tsan_default_options(void) {
-    return "detect_deadlocks=0";
-}
 
 enum { NTHREADS = 3, NFORKS = 16 };
 

@@ -315,9 +315,10 @@ TEST_BEGIN(test_text_values) {
     size_t resident = read_size("stats.resident"), mapped = read_size("stats.mapped");
     char want[512];
     snprintf(want, sizeof(want),
-             "Totals: allocated: %zu, active: %zu, metadata: %zu, resident: %zu, mapped: %zu, "
-             "retained: %zu, zero_reallocs: %zu",
-             allocated, active, read_size("stats.metadata"), resident, mapped,
+             "Totals: allocated: %zu, active: %zu, metadata: %zu, metadata_thp: %zu, "
+             "resident: %zu, mapped: %zu, retained: %zu, zero_reallocs: %zu",
+             allocated, active, read_size("stats.metadata"), read_size("stats.metadata_thp"),
+             resident, mapped,
              read_size("stats.retained"), read_size("stats.zero_reallocs"));
     expect_d_eq(strcmp(line, want), 0, "\n got: %s\nwant: %s", line, want);
     expect_zu_ge(allocated, NOBJ * SMALL_SIZE + LARGE_SIZE, "the workload is live");

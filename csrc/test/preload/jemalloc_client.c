@@ -224,6 +224,11 @@ static void stats_totals(void) {
      * moves by exactly its usable size, and comes back when it is freed. No stdio in between. */
     struct totals a = {0}, b = {0}, c = {0};
     size_t big = ((size_t)3 << 20) + 1;
+    /* arenalloc starts a background purge thread lazily, at the first free of pages (and the
+     * thread's creation allocates, in glibc): start it now so that the free below measures only
+     * itself. (jemalloc without background-thread support refuses: nothing to start.) */
+    bool bg = true;
+    (void)mallctl("background_thread", NULL, NULL, &bg, sizeof(bg));
     int r1 = advance_epoch() | read_totals(&a);
     char *p = malloc(big);
     size_t usable = p ? malloc_usable_size(p) : 0;

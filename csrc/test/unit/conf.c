@@ -12,19 +12,23 @@
  *     tcache_nslots_* and lg_tcache_nslots_mul -> bin capacities, lg_tcache_flush_*_div -> what a
  *     full bin keeps, tcache_gc_incr_bytes -> the event countdown, tcache:false -> threads
  *     without a cache, zero -> every allocation an event, retain -> the default dalloc hook,
- *     dirty_decay_ms / muzzy_decay_ms -> arena 0's decay machines and the default of new arenas.
+ *     dirty_decay_ms / muzzy_decay_ms -> arena 0's decay machines and the default of new arenas,
+ *     oversize_threshold -> the huge arena (or none), percpu_arena -> narenas and placement.
  * The parent process never calls into arenalloc: each case runs in a forked child that starts
  * from the options' static defaults and boots the allocator (if at all) from its own environment.
  */
+#define _GNU_SOURCE /* sched_getcpu, sched_setaffinity */
 #include "test.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "arenalloc.h"
 #include "conf.h"
+#include "platform.h"
 
 #define PREFIX "<arenalloc>: "
 
@@ -82,6 +86,8 @@ static void body_defaults(void) {
     expect_u_eq(opt_narenas, 0, "narenas: computed at boot");
     expect_zd_eq(opt_dirty_decay_ms, 10000, "");
     expect_zd_eq(opt_muzzy_decay_ms, 0, "jemalloc 5.3's code (its man page says 10 s)");
+    expect_true(opt_background_thread, "on by default (arenalloc; jemalloc: off)");
+    expect_zu_eq(opt_max_background_threads, 4, "jemalloc's");
     expect_true(opt_tcache, "");
     expect_zu_eq(opt_tcache_max, 32768, "");
     expect_u_eq(opt_tcache_nslots_small_min, 20, "");
@@ -99,6 +105,13 @@ static void body_defaults(void) {
     expect_d_eq(opt_zero_realloc_action, ZERO_REALLOC_FREE, "");
     expect_false(opt_stats_print, "");
     expect_str_eq(opt_stats_print_opts, "", "");
+    expect_str_eq(opt_thp, "default", "");
+    expect_d_eq(opt_thp_mode, THP_DEFAULT, "");
+    expect_str_eq(opt_metadata_thp, "disabled", "");
+    expect_d_eq(opt_metadata_thp_mode, METADATA_THP_DISABLED, "");
+    expect_zu_eq(opt_oversize_threshold, (size_t)8 << 20, "");
+    expect_str_eq(opt_percpu_arena, "disabled", "");
+    expect_d_eq(opt_percpu_arena_mode, PERCPU_DISABLED, "");
     /* A boot with no configuration changes none of them, and computes narenas. */
     void *p = arenalloc_malloc(1);
     assert_ptr_not_null(p, "");
@@ -313,9 +326,17 @@ static const struct {
     {"dirty_decay_ms:1.5", "Invalid conf value: dirty_decay_ms:1.5"},
     {"muzzy_decay_ms:-100", "Out-of-range conf value: muzzy_decay_ms:-100"},
     {"muzzy_decay_ms:", "Invalid conf value: muzzy_decay_ms:"},
-    {"background_thread:true", "Invalid conf pair: background_thread:true"},
-    {"thp:always", "Invalid conf pair: thp:always"},
-    {"percpu_arena:percpu", "Invalid conf pair: percpu_arena:percpu"},
+    {"background_thread:1", "Invalid conf value: background_thread:1"},
+    {"max_background_threads:-1", "Invalid conf value: max_background_threads:-1"},
+    {"max_background_threads:four", "Invalid conf value: max_background_threads:four"},
+    {"thp:Always", "Invalid conf value: thp:Always"},
+    {"thp:", "Invalid conf value: thp:"},
+    {"metadata_thp:true", "Invalid conf value: metadata_thp:true"},
+    {"percpu_arena:percore", "Invalid conf value: percpu_arena:percore"},
+    {"oversize_threshold:big", "Invalid conf value: oversize_threshold:big"},
+    {"oversize_threshold:-1", "Invalid conf value: oversize_threshold:-1"},
+    {"oversize_threshold:0x7000000000000001",
+     "Out-of-range conf value: oversize_threshold:0x7000000000000001"},
     {"prof:true", "Invalid conf pair: prof:true"},
     {"prof_prefix:jeprof", "Invalid conf pair: prof_prefix:jeprof"},
     {"dss:primary", "Invalid conf pair: dss:primary"},
@@ -327,7 +348,12 @@ static void body_bad(void) {
     apply("abort_conf:false,narenas:3,tcache:false,zero:false,junk:false,zero_realloc:alloc,"
           "lg_tcache_nslots_mul:2,tcache_max:1000,tcache_gc_incr_bytes:5000,dirty_decay_ms:777,"
           "muzzy_decay_ms:-1");
+    apply("thp:never,metadata_thp:auto,percpu_arena:phycpu,oversize_threshold:1048576");
     for (size_t i = 0; i < NBAD; i++) apply(bad[i].pair);
+    expect_str_eq(opt_thp, "never", "");
+    expect_str_eq(opt_metadata_thp, "auto", "");
+    expect_str_eq(opt_percpu_arena, "phycpu", "");
+    expect_zu_eq(opt_oversize_threshold, 1048576, "");
     expect_zd_eq(opt_dirty_decay_ms, 777, "");
     expect_zd_eq(opt_muzzy_decay_ms, -1, "");
     expect_u_eq(opt_narenas, 3, "bad values leave the option as it was");
@@ -371,6 +397,15 @@ static void body_clip(void) {
     apply("lg_tcache_flush_small_div:0,lg_tcache_flush_large_div:99");
     expect_u_eq(opt_lg_tcache_flush_small_div, 1, "");
     expect_u_eq(opt_lg_tcache_flush_large_div, 16, "");
+    apply("max_background_threads:0");
+    expect_zu_eq(opt_max_background_threads, 1, "");
+    apply("max_background_threads:1000");
+    expect_zu_eq(opt_max_background_threads, BACKGROUND_THREADS_LIMIT, "");
+    apply("max_background_threads:4,background_thread:false");
+    expect_zu_eq(opt_max_background_threads, 4, "");
+    expect_false(opt_background_thread, "");
+    apply("background_thread:true");
+    expect_true(opt_background_thread, "");
 }
 
 TEST_BEGIN(test_clip) {
@@ -392,7 +427,9 @@ static void body_narenas3(void) {
     expect_u_eq(opt_narenas, 3, "");
     expect_u_eq(narenas_auto, 3, "");
     expect_ptr_not_null(arena_get(2, true), "");
-    expect_ptr_null(arena_get(3, true), "no automatic arena 3");
+    expect_u_eq(arena_huge_ind, 3, "the huge arena comes after the automatic ones");
+    expect_u_eq(arena_narenas(), 4, "");
+    expect_ptr_null(arena_get(4, true), "no arena 4");
 }
 
 static void body_narenas_huge(void) {
@@ -636,8 +673,66 @@ TEST_BEGIN(test_decay_ms) {
 }
 TEST_END
 
+/* oversize_threshold below the smallest large class: no huge arena, the option reads 0. */
+static void body_oversize_off(void) {
+    boot();
+    expect_zu_eq(opt_oversize_threshold, 0, "");
+    expect_u_eq(arena_huge_ind, ARENAS_MAX, "no huge arena");
+    expect_zu_eq(arena_oversize_limit, SIZE_MAX, "");
+    expect_u_eq(arena_narenas(), narenas_auto, "");
+}
+
+static void body_oversize_1m(void) {
+    boot();
+    expect_zu_eq(opt_oversize_threshold, (size_t)1 << 20, "");
+    expect_zu_eq(arena_oversize_limit, (size_t)1 << 20, "");
+    expect_u_eq(arena_huge_ind, narenas_auto, "");
+    arena_t *h = arena_huge();
+    assert_ptr_not_null(h, "");
+    expect_zd_eq(arena_decay_ms(h, EXTENT_DIRTY), 0, "eager purging");
+    expect_zd_eq(arena_decay_ms(h, EXTENT_MUZZY), 0, "");
+    expect_zd_eq(arena_decay_ms(arena_get(0, false), EXTENT_DIRTY), 10000, "others keep theirs");
+}
+
+TEST_BEGIN(test_oversize_threshold) {
+    run_child("oversize_threshold:0", NULL, body_oversize_off);
+    run_child("oversize_threshold:4096", NULL, body_oversize_off);
+    run_child("oversize_threshold:1048576", NULL, body_oversize_1m);
+}
+TEST_END
+
+/* percpu_arena: narenas is at least the CPUs (percpu) or the cores (phycpu); threads start on
+ * their CPU's arena. */
+static void body_percpu(void) {
+    boot();
+    expect_u_ge(narenas_auto, platform_ncpus(), "");
+    cpu_set_t one; /* pinned, so that the CPU cannot change between the two reads */
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    expect_d_eq(sched_setaffinity(0, sizeof(one), &one), 0, "");
+    tsd_percpu_update(tsd_get()); /* what the slow paths do */
+    expect_u_eq(tsd_get()->arena->ind, arena_percpu_ind(), "");
+    expect_u_eq(arena_percpu_ind(), (unsigned)sched_getcpu() % narenas_auto, "");
+}
+
+static void body_phycpu(void) {
+    boot();
+    unsigned cores = platform_topology_boot();
+    expect_u_ge(cores, 1, "");
+    expect_u_ge(narenas_auto, cores, "");
+    unsigned cpu = platform_getcpu();
+    expect_u_eq(arena_percpu_ind(), platform_cpu_core(cpu) % narenas_auto, "");
+    expect_u_le(platform_cpu_core(cpu), cpu, "a core is numbered no higher than its CPUs");
+}
+
+TEST_BEGIN(test_percpu_arena) {
+    run_child("percpu_arena:percpu", NULL, body_percpu);
+    run_child("percpu_arena:phycpu", NULL, body_phycpu);
+}
+TEST_END
+
 int main(void) {
-    return run_tests(test_defaults, test_precedence, test_confirm_conf, test_keys, test_numbers,
+    return run_tests(test_oversize_threshold, test_percpu_arena, test_defaults, test_precedence, test_confirm_conf, test_keys, test_numbers,
                      test_bad_values, test_clip, test_narenas, test_tcache_max, test_nslots,
                      test_flush_div, test_gc_incr_bytes, test_zero_every_alloc_an_event,
                      test_tcache_false, test_retain, test_decay_ms);

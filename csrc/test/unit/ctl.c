@@ -180,6 +180,7 @@ TEST_BEGIN(test_stats_fields_are_leaves) {
         size_t size;
     } fields[] = {
 #define STATS_GLOBAL(name, ctype) {"stats." #name, sizeof(ctype)},
+#define STATS_BACKGROUND(name, ctype) {"stats.background_thread." #name, sizeof(ctype)},
 #define STATS_ARENA(name, ctype, merge) {"stats.arenas.{i}." #name, sizeof(ctype)},
 #define STATS_TOTAL(name, ctype)                                                                   \
     {"stats.arenas.{i}.small." #name, sizeof(ctype)}, {"stats.arenas.{i}.large." #name, sizeof(ctype)},

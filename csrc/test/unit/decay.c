@@ -10,7 +10,10 @@
  *   - time going backwards restarts the epoch and changes nothing else; a jump of 200 epochs or
  *     more empties the backlog; times near UINT64_MAX do not overflow;
  *   - deadlines are jittered within [epoch + interval, epoch + 2 interval);
- *   - the valid range of decay_ms.
+ *   - the valid range of decay_ms;
+ *   - decay_ns_until_purge: never for an empty set or -1, now for 0 with pages or pages above
+ *     the allowance, else the end of the current epoch; a sleeper that wakes when told and
+ *     purges to the allowance empties a burst within the window plus two epochs.
  */
 #include "test.h"
 
@@ -283,8 +286,46 @@ TEST_BEGIN(test_valid_range) {
 }
 TEST_END
 
+TEST_BEGIN(test_ns_until_purge) {
+    decay_t d;
+    decay_init(&d, -1, 0, 7);
+    expect_u64_eq(decay_ns_until_purge(&d, 0, 1000), DECAY_NS_FOREVER, "-1: never");
+    decay_reinit(&d, 0, 0);
+    expect_u64_eq(decay_ns_until_purge(&d, 0, 0), DECAY_NS_FOREVER, "0, empty: never");
+    expect_u64_eq(decay_ns_until_purge(&d, 0, 1), 0, "0 with pages: now");
+    decay_reinit(&d, 1000, 0); /* interval 5 ms */
+    expect_u64_eq(decay_ns_until_purge(&d, 0, 0), DECAY_NS_FOREVER, "empty: never");
+    uint64_t t = decay_ns_until_purge(&d, 0, 1000);
+    expect_u64_eq(t, d.deadline_ns, "fresh pages: the end of the epoch");
+    expect_u64_ge(t, 5 * MS, "");
+    expect_u64_lt(t, 10 * MS, "jitter below one interval");
+    expect_u64_eq(decay_ns_until_purge(&d, d.deadline_ns + 1, 1000), 0, "past the deadline");
+
+    /* A sleeper: wakes when told (at least 1 ns later), advances, purges to the allowance. */
+    size_t npages = 1000;
+    uint64_t now = 0, wakes = 0;
+    while (npages > 0 && now < 2000 * MS) {
+        uint64_t ns = decay_ns_until_purge(&d, now, npages);
+        expect_u64_ne(ns, DECAY_NS_FOREVER, "pages left: a deadline");
+        if (ns == DECAY_NS_FOREVER) break;
+        now += ns > 0 ? ns : 1;
+        wakes++;
+        decay_advance(&d, now, npages);
+        size_t keep = decay_npages_allowed(&d, npages);
+        if (npages > keep) {
+            decay_purged(&d, npages - keep);
+            npages = keep;
+        }
+    }
+    expect_zu_eq(npages, 0, "the burst went");
+    expect_u64_le(now, 1000 * MS + 2 * 10 * MS, "within the window plus two epochs");
+    expect_u64_le(wakes, 2 * DECAY_NSTEPS + 4, "about one wake-up per epoch");
+    expect_u64_eq(decay_ns_until_purge(&d, now, 0), DECAY_NS_FOREVER, "then never");
+}
+TEST_END
+
 int main(void) {
     return run_tests(test_curve, test_limit_after_epochs, test_simulated_owner,
                      test_fresh_pages_and_reinit, test_never_and_immediate, test_time_backwards,
-                     test_big_jumps, test_jitter, test_valid_range);
+                     test_big_jumps, test_jitter, test_valid_range, test_ns_until_purge);
 }
