@@ -19,47 +19,21 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$ROOT/target/bench-c}
+# shellcheck source=benches/lib.sh
+. "$ROOT/benches/lib.sh"
 CC=${CC:-cc}
 N1=${N1:-100000}
 N2=${N2:-200000}
 ALLOCATORS=${ALLOCATORS:-arenalloc jemalloc mimalloc tcmalloc glibc}
 
-log() { printf '%s\n' "$*" >&2; }
 mkdir -p "$OUT"
 command -v valgrind >/dev/null || { log "valgrind not found (apt-get install valgrind)"; exit 1; }
 
-find_lib() {
-    local p
-    p=$(ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n { print $NF; exit }')
-    if [ -z "$p" ]; then
-        for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
-            [ -e "$d/$1" ] && { p=$d/$1; break; }
-        done
-    fi
-    printf '%s' "$p"
-}
 
 declare -A SO
 ACTIVE=()
 for a in $ALLOCATORS; do
-    case $a in
-    arenalloc)
-        if [ -n "${ARENALLOC_SO:-}" ]; then
-            SO[$a]=$ARENALLOC_SO
-        elif make -C "$ROOT/csrc" >"$OUT/make.log" 2>&1; then
-            SO[$a]=$ROOT/csrc/build/libarenalloc.so
-        else
-            log "make -C csrc failed (see $OUT/make.log):"
-            tail -3 "$OUT/make.log" | sed 's/^/    /' >&2
-            SO[$a]=
-        fi
-        ;;
-    jemalloc) SO[$a]=${JEMALLOC_SO:-$(find_lib libjemalloc.so.2)} ;;
-    mimalloc) SO[$a]=${MIMALLOC_SO:-$(find_lib libmimalloc.so.2)} ;;
-    tcmalloc) SO[$a]=${TCMALLOC_SO:-$(find_lib libtcmalloc_minimal.so.4)} ;;
-    glibc) SO[$a]=none ;;
-    *) log "unknown allocator '$a'"; exit 2 ;;
-    esac
+    SO[$a]=$(allocator_so "$a") || exit 2
     if [ "${SO[$a]}" != none ] && [ ! -f "${SO[$a]}" ]; then
         log "skipping $a: library not found${SO[$a]:+ (${SO[$a]})}"
         continue

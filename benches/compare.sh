@@ -27,6 +27,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$ROOT/target/bench-c}
+# shellcheck source=benches/lib.sh
+. "$ROOT/benches/lib.sh"
 CC=${CC:-cc}
 QUICK=${BENCH_QUICK:-0}
 [ "$QUICK" = 0 ] && QUICK=
@@ -37,7 +39,6 @@ ALLOCATORS=${ALLOCATORS:-arenalloc jemalloc mimalloc tcmalloc glibc}
 CLOCK=${CLOCK:-wall}
 case $CLOCK in wall | cpu | both) ;; *) echo "CLOCK must be wall, cpu or both" >&2; exit 2 ;; esac
 
-log() { printf '%s\n' "$*" >&2; }
 mkdir -p "$OUT"
 
 # ---- workloads: id | description | program and arguments ($Q divides the work in quick mode) ----
@@ -60,41 +61,11 @@ EOF
 )
 
 # ---- the allocators' libraries ----
-find_lib() { # soname -> path, or nothing
-    local p
-    p=$(ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n { print $NF; exit }')
-    if [ -z "$p" ]; then
-        for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
-            [ -e "$d/$1" ] && { p=$d/$1; break; }
-        done
-    fi
-    printf '%s' "$p"
-}
 
 declare -A SO
 ACTIVE=()
 for a in $ALLOCATORS; do
-    case $a in
-    arenalloc)
-        if [ -n "${ARENALLOC_SO:-}" ]; then
-            SO[$a]=$ARENALLOC_SO
-        else
-            log "building arenalloc: make -C csrc"
-            if make -C "$ROOT/csrc" >"$OUT/make.log" 2>&1; then
-                SO[$a]=$ROOT/csrc/build/libarenalloc.so
-            else
-                log "  make -C csrc failed (see $OUT/make.log):"
-                tail -3 "$OUT/make.log" | sed 's/^/    /' >&2
-                SO[$a]=
-            fi
-        fi
-        ;;
-    jemalloc) SO[$a]=${JEMALLOC_SO:-$(find_lib libjemalloc.so.2)} ;;
-    mimalloc) SO[$a]=${MIMALLOC_SO:-$(find_lib libmimalloc.so.2)} ;;
-    tcmalloc) SO[$a]=${TCMALLOC_SO:-$(find_lib libtcmalloc_minimal.so.4)} ;;
-    glibc) SO[$a]=none ;;
-    *) log "unknown allocator '$a' (arenalloc jemalloc mimalloc tcmalloc glibc)"; exit 2 ;;
-    esac
+    SO[$a]=$(allocator_so "$a") || exit 2
     if [ "${SO[$a]}" != none ] && [ ! -f "${SO[$a]}" ]; then
         log "skipping $a: library not found${SO[$a]:+ (${SO[$a]})}"
         continue
