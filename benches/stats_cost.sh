@@ -28,6 +28,7 @@ OUT=${OUT:-$ROOT/target/bench-stats}
 CC=${CC:-cc}
 QUICK=${BENCH_QUICK:-0}
 [ "$QUICK" = 0 ] && QUICK=
+# shellcheck disable=SC2034 # Q is read by the WORKLOADS table evaluated below
 if [ -n "$QUICK" ]; then Q=10; RUNS=${RUNS:-3}; else Q=1; RUNS=${RUNS:-7}; fi
 FILTER=${BENCH_FILTER:-.}
 TIMEOUT=${TIMEOUT:-120}
@@ -74,7 +75,7 @@ echo
 # ---- 2. callgrind ----
 if [ -z "${SKIP_CALLGRIND:-}" ]; then
     declare -A CG
-    harness=?
+    harness='?'
     for b in on off; do
         log "callgrind: stats $b"
         ALLOCATORS="arenalloc glibc" ARENALLOC_SO=${SO[$b]} OUT=$OUT/callgrind-$b \
