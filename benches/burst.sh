@@ -59,6 +59,8 @@ jemalloc-decay0|jemalloc|dirty_decay_ms:0|idle
 jemalloc-decay-1|jemalloc|dirty_decay_ms:-1|idle
 arenalloc-purge|arenalloc|-|purge
 jemalloc-purge|jemalloc|-|purge
+arenalloc-2arenas|arenalloc|-|twoarenas
+jemalloc-2arenas|jemalloc|-|twoarenas
 EOF
 )
 

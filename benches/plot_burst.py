@@ -19,12 +19,13 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULTS = ["arenalloc", "jemalloc", "mimalloc", "tcmalloc", "glibc"]
-VARIANTS = ["arenalloc-decay0", "arenalloc-decay-1", "arenalloc-purge",
-            "jemalloc-decay0", "jemalloc-decay-1", "jemalloc-purge"]
+VARIANTS = ["arenalloc-decay0", "arenalloc-decay-1", "arenalloc-purge", "arenalloc-2arenas",
+            "jemalloc-decay0", "jemalloc-decay-1", "jemalloc-purge", "jemalloc-2arenas"]
 COLOURS = {"arenalloc": "tab:red", "jemalloc": "tab:blue", "mimalloc": "tab:green",
            "tcmalloc": "tab:purple", "glibc": "tab:gray"}
 STYLES = {"decay0": ("--", "dirty_decay_ms:0"), "decay-1": (":", "dirty_decay_ms:-1"),
-          "purge": ("-.", "arena.4096.purge after the free")}
+          "purge": ("-.", "arena.4096.purge after the free"),
+          "2arenas": ("-", "two arenas: decay 1000 ms / -1")}
 
 
 def read_tsv(path):
@@ -66,7 +67,7 @@ def main():
     total_mib = int(any_meta.get("total_bytes", "0")) // (1 << 20)
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), sharey=True)
     panels = [(axes[0], DEFAULTS, "default settings"),
-              (axes[1], VARIANTS, "arenalloc and jemalloc: decay 0 / -1, explicit purge")]
+              (axes[1], VARIANTS, "arenalloc and jemalloc: decay 0 / -1, explicit purge, two arenas")]
     ref = runs.get("arenalloc")
     ymin = min(min(r[1]) for r in runs.values())
     for ax, names, title in panels:

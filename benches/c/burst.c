@@ -10,7 +10,10 @@
  *                `purge`: after the free, call mallctl("arena.4096.purge", NULL, NULL, NULL, 0)
  *                (4096 = MALLCTL_ARENAS_ALL) once, then do nothing. mallctl is looked up with
  *                dlsym(RTLD_DEFAULT, ...) so the same binary runs under every allocator; where
- *                it is absent the call is skipped and reported as such.
+ *                it is absent the call is skipped and reported as such;
+ *                `twoarenas`: the burst is split between automatic arenas 1 and 2 (mallocx with
+ *                MALLOCX_ARENA, no thread cache), with arena.1.dirty_decay_ms 1000 and
+ *                arena.2.dirty_decay_ms -1 (needs mallctl and mallocx), then idle.
  *   INTERVAL_MS  sampling interval (default 250)
  *
  * 1. allocate pieces of uniformly random size 4 KiB..64 KiB until TOTAL_BYTES are held, writing
@@ -135,11 +138,39 @@ int main(int argc, char **argv) {
     const char *mode = argc > 3 ? argv[3] : "idle";
     interval_ms = arg_long(argc, argv, 4, 250);
     bool do_purge = strcmp(mode, "purge") == 0;
-    if (total <= 0 || idle_s < 0 || interval_ms <= 0 || (!do_purge && strcmp(mode, "idle") != 0)) {
-        fprintf(stderr, "usage: burst [TOTAL_BYTES [IDLE_S [idle|purge [INTERVAL_MS]]]]\n");
+    bool two_arenas = strcmp(mode, "twoarenas") == 0;
+    if (total <= 0 || idle_s < 0 || interval_ms <= 0 ||
+        (!do_purge && !two_arenas && strcmp(mode, "idle") != 0)) {
+        fprintf(stderr,
+                "usage: burst [TOTAL_BYTES [IDLE_S [idle|purge|twoarenas [INTERVAL_MS]]]]\n");
         return 2;
     }
     mallctl_fn mallctl = (mallctl_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "mallctl");
+
+    /*
+     * twoarenas: the burst is split between automatic arenas 1 and 2 (MALLOCX_ARENA, no thread
+     * cache), and the two arenas get different decay times: arena 1 dirty_decay_ms 1000, arena 2
+     * -1 (never). Half of the memory should come back within about a second, half never.
+     */
+    typedef void *(*mallocx_fn)(size_t, int);
+    mallocx_fn mallocx = (mallocx_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "mallocx");
+    if (two_arenas) {
+        if (mallctl == NULL || mallocx == NULL) {
+            fprintf(stderr, "twoarenas needs mallctl and mallocx\n");
+            return 2;
+        }
+        for (unsigned a = 1; a <= 2; a++) {
+            free(mallocx(4096, (int)((a + 1) << 20) | (1 << 8))); /* creates the arena */
+            char name[64];
+            snprintf(name, sizeof name, "arena.%u.dirty_decay_ms", a);
+            ssize_t ms = a == 1 ? 1000 : -1;
+            int rc = mallctl(name, NULL, NULL, &ms, sizeof ms);
+            if (rc != 0) {
+                fprintf(stderr, "mallctl(%s) = %d\n", name, rc);
+                return 1;
+            }
+        }
+    }
 
     size_t maxn = (size_t)(total / PAGE) + 1;
     char **piece = xmalloc(maxn * sizeof *piece);
@@ -157,7 +188,11 @@ int main(int argc, char **argv) {
     long long held = 0;
     while (held < total) {
         size_t z = rng_range(&s, 4 << 10, 64 << 10);
-        char *p = xmalloc(z);
+        char *p = two_arenas ? mallocx(z, (int)(((n % 2) + 2) << 20) | (1 << 8)) : xmalloc(z);
+        if (p == NULL) {
+            fprintf(stderr, "out of memory\n");
+            return 1;
+        }
         for (size_t i = 0; i < z; i += PAGE) p[i] = (char)i;
         p[z - 1] = 1;
         piece[n] = p;
