@@ -10,6 +10,7 @@
  */
 #include "arenalloc.h"
 #include "test.h"
+#include "ctl_read.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,31 +19,6 @@
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
-
-static void epoch_advance(void) {
-    uint64_t e = 1;
-    expect_d_eq(mallctl("epoch", NULL, NULL, &e, sizeof(e)), 0, "");
-}
-
-static size_t read_size(const char *name) {
-    size_t v = 0, sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
-
-static uint64_t read_u64(const char *name) {
-    uint64_t v = 0;
-    size_t sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
-
-static ssize_t read_ssize(const char *name) {
-    ssize_t v = -42;
-    size_t sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
 
 static size_t pdirty(void) {
     epoch_advance();

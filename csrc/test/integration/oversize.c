@@ -10,6 +10,7 @@
  */
 #include "arenalloc.h"
 #include "test.h"
+#include "ctl_read.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,13 +18,6 @@
 #include <sys/types.h>
 
 #define MiB ((size_t)1 << 20)
-
-static unsigned read_unsigned(const char *name) {
-    unsigned v = 0;
-    size_t sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
 
 static unsigned lookup(void *p) {
     unsigned ind = 0;

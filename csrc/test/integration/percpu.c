@@ -10,17 +10,11 @@
 #define _GNU_SOURCE
 #include "arenalloc.h"
 #include "test.h"
+#include "ctl_read.h"
 
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-
-static unsigned read_unsigned(const char *name) {
-    unsigned v = 0;
-    size_t sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
 
 TEST_BEGIN(test_settings) {
     const char *v = NULL;

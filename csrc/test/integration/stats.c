@@ -13,30 +13,11 @@
  */
 #include "arenalloc.h"
 #include "test.h"
+#include "ctl_read.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static size_t read_size(const char *name) {
-    size_t v = 0, sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
-
-static uint64_t read_u64(const char *name) {
-    uint64_t v = 0;
-    size_t sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
-
-static unsigned read_unsigned(const char *name) {
-    unsigned v = 0;
-    size_t sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
 
 /* Reads a key of any of the scalar types as a uint64_t (by its size). */
 static uint64_t read_any(const char *name, int *err) {
@@ -56,11 +37,6 @@ static uint64_t read_any(const char *name, int *err) {
         return v;
     }
     return buf[0];
-}
-
-static void epoch_advance(void) {
-    uint64_t e = 1;
-    expect_d_eq(mallctl("epoch", NULL, NULL, &e, sizeof(e)), 0, "");
 }
 
 typedef struct {

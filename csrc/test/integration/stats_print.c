@@ -19,6 +19,7 @@
  */
 #include "arenalloc.h"
 #include "test.h"
+#include "ctl_read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,28 +71,6 @@ static const char *print_report(const char *opts) {
     malloc_stats_print(report_cb, &report, opts);
     expect_false(report.overflow, "the report fits in %zu bytes", report.cap);
     return report.buf;
-}
-
-/* ---- mallctl reads ---- */
-
-static size_t read_size(const char *name) {
-    size_t v = 0, sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
-
-static unsigned read_unsigned(const char *name) {
-    unsigned v = 0;
-    size_t sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
-}
-
-static uint64_t read_u64(const char *name) {
-    uint64_t v = 0;
-    size_t sz = sizeof(v);
-    expect_d_eq(mallctl(name, &v, &sz, NULL, 0), 0, "%s", name);
-    return v;
 }
 
 static unsigned my_arena(void) { return read_unsigned("thread.arena"); }
