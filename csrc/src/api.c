@@ -154,9 +154,10 @@ static void prefork(void) {
     if (!fork_locked_all) return;
     ctl_prefork();
     background_prefork();
+    tcache_prefork0();
     arena_prefork();
     tsd_prefork();
-    tcache_prefork();
+    tcache_prefork1();
     base_prefork();
 }
 
@@ -225,23 +226,31 @@ static NOINLINE void *alloc_slow(size_t size, int flags, const char *who) {
 
     if (UNLIKELY(opt_percpu_arena_mode != PERCPU_DISABLED)) tsd_percpu_update(tsd);
     arena_t *arena = tsd_arena(tsd);
-    unsigned arena_bits = FLAGS_ARENA(flags);
-    bool huge = false;
-    if (arena_bits != 0) {
+    unsigned arena_bits = FLAGS_ARENA(flags), tcache_bits = FLAGS_TCACHE(flags);
+    if (arena_bits != 0) { /* MALLOCX_ARENA: that arena only, NULL if it does not exist */
         arena = arena_get(arena_bits - 1, true);
         if (UNLIKELY(arena == NULL)) return oom(who);
-    } else if (UNLIKELY(usize > arena_oversize_limit) && arena->ind < narenas_auto) {
+    }
+    tcache_t *tcache = NULL;
+    if (tcache_bits >= 2) { /* MALLOCX_TCACHE(k): explicit cache k (tcache.h) */
+        tcache = tcache_explicit_get(tcache_bits - 2);
+        if (UNLIKELY(tcache == NULL)) return oom(who); /* unknown or destroyed cache */
+        if (arena_bits == 0) arena = tcache->arena;
+        else if (tcache->arena != arena) tcache_explicit_rebind(tcache, arena);
+    } else if (tcache_bits == 0 && arena_bits == 0 && tsd_tcache_usable(tsd)) {
+        tcache = &tsd->tcache; /* explicit arenas never take the thread's cache (arena.h) */
+    }
+    if (arena_bits == 0 && UNLIKELY(usize > arena_oversize_limit) && arena->ind < narenas_auto) {
         /* oversize_threshold (arena.h); if the huge arena cannot be created, the thread's own */
         arena_t *h = arena_huge();
         if (LIKELY(h != NULL)) {
             arena = h;
-            huge = true;
+            tcache = NULL;
         }
     }
     void *ret;
-    if (tsd_tcache_usable(tsd) && FLAGS_TCACHE(flags) == 0 && arena_bits == 0 && !huge &&
-        ind < tcache_nbins && alignment <= PAGE) {
-        ret = tcache_alloc_hard(&tsd->tcache, ind, usize);
+    if (tcache != NULL && tcache->slots != NULL && ind < tcache_nbins && alignment <= PAGE) {
+        ret = tcache_alloc_hard(tcache, ind, usize);
         if (ret != NULL && zero) memset(ret, 0, usize);
     } else {
         ret = arena_malloc(arena, ind, usize, alignment, zero);
@@ -274,9 +283,16 @@ static NOINLINE void dalloc_slow(void *ptr, int flags, const char *who) {
     if (UNLIKELY(ind >= SC_NBINS && ptr != e->addr)) al_fatal("%s: invalid pointer %p\n", who, ptr);
     if (opt_junk_free) memset(ptr, JUNK_FREE, usize);
     if (UNLIKELY(opt_percpu_arena_mode != PERCPU_DISABLED)) tsd_percpu_update(tsd);
-    if (tsd_tcache_usable(tsd) && FLAGS_TCACHE(flags) == 0 && ind < tcache_nbins) {
+    unsigned tcache_bits = FLAGS_TCACHE(flags);
+    /* MALLOCX_TCACHE(k): explicit cache k; an unknown one sends the object straight to its
+     * arena (nothing is lost). */
+    tcache_t *explicit = tcache_bits >= 2 ? tcache_explicit_get(tcache_bits - 2) : NULL;
+    if (tcache_bits == 0 && tsd_tcache_usable(tsd) && ind < tcache_nbins) {
         bool flushed = tcache_dalloc_hard(&tsd->tcache, ind, ptr, who);
         if (config_stats && flushed) tsd_deallocated_refresh_bin(tsd, ind); /* see tsd.h */
+    } else if (explicit != NULL && explicit->slots != NULL && ind < tcache_nbins) {
+        tcache_dalloc_hard(explicit, ind, ptr, who);
+        tsd->thread_deallocated_slow += usize;
     } else {
         arena_dalloc(e, ptr, ind, who);
         tsd->thread_deallocated_slow += usize;

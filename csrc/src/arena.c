@@ -8,6 +8,7 @@
 
 arena_t *arenas[ARENAS_MAX];
 unsigned narenas_auto;
+unsigned arena_narenas_total;
 unsigned opt_narenas; /* 0 until arena_boot: "default" */
 ssize_t opt_dirty_decay_ms = 10000;
 ssize_t opt_muzzy_decay_ms = 0;
@@ -22,25 +23,37 @@ static ssize_t decay_ms_default[2];
 
 static mutex_t arenas_lock;
 static unsigned next_auto; /* atomic round-robin cursor */
+/* Every arena_t ever made, published or not (destroyed ones wait in `spare` to be recycled):
+ * fork takes all of their locks. Both under arenas_lock. */
+static arena_t *made[ARENAS_MAX];
+static arena_t *spare;
 
-static arena_t *arena_new(unsigned ind) {
-    arena_t *a = base_alloc(sizeof(arena_t), CACHELINE);
-    if (a == NULL) return NULL;
-    a->ind = ind;
+/* (Re)starts the decay schedules from the current defaults. */
+static void arena_start(arena_t *a) {
     a->start_ns = platform_now_ns();
-    ehooks_init(&a->ehooks, NULL, ind);
-    if (pac_init(&a->pac, &a->ehooks, ind)) return NULL;
     ssize_t dirty = arena_decay_ms_default(EXTENT_DIRTY);
     ssize_t muzzy = arena_decay_ms_default(EXTENT_MUZZY);
-    if (ind == arena_huge_ind) { /* eager purging (arena.h), as jemalloc's huge arena */
+    if (a->ind == arena_huge_ind) { /* eager purging (arena.h), as jemalloc's huge arena */
         if (dirty > 0) dirty = 0;
         if (muzzy > 0) muzzy = 0;
     }
     pac_decay_ms_set(&a->pac, EXTENT_DIRTY, dirty, a->start_ns);
     pac_decay_ms_set(&a->pac, EXTENT_MUZZY, muzzy, a->start_ns);
+}
+
+/* A new arena at index ind; the table's lock is held. */
+static arena_t *arena_new(unsigned ind, extent_hooks_t *hooks) {
+    arena_t *a = base_alloc(sizeof(arena_t), CACHELINE);
+    if (a == NULL) return NULL;
+    a->ind = ind;
+    ehooks_init(&a->ehooks, hooks, ind);
+    if (pac_init(&a->pac, &a->ehooks, ind)) return NULL;
+    a->pac.track_active = !arena_is_auto(a); /* explicit arenas can be reset */
     for (unsigned i = 0; i < SC_NBINS; i++) {
         if (bin_init(&a->bins[i])) return NULL;
     }
+    arena_start(a);
+    made[ind] = a;
     return a;
 }
 
@@ -66,6 +79,7 @@ bool arena_boot(void) {
         arena_huge_ind = narenas_auto;
         arena_oversize_limit = opt_oversize_threshold;
     }
+    arena_narenas_total = narenas_auto + (arena_huge_ind != ARENAS_MAX);
     return arena_get(0, true) == NULL;
 }
 
@@ -76,7 +90,7 @@ arena_t *arena_get(unsigned ind, bool create) {
     mutex_lock(&arenas_lock);
     a = arenas[ind];
     if (a == NULL) {
-        a = arena_new(ind);
+        a = arena_new(ind, NULL);
         if (a != NULL) __atomic_store_n(&arenas[ind], a, __ATOMIC_RELEASE);
     }
     mutex_unlock(&arenas_lock);
@@ -102,7 +116,6 @@ arena_t *arena_choose(void) {
 void arena_thread_leave(arena_t *arena) {
     __atomic_fetch_sub(&arena->nthreads, 1, __ATOMIC_RELAXED);
 }
-
 
 static inline arena_large_stats_t *lstats(arena_t *a, szind_t ind) {
     return &a->lstats[ind - SC_NBINS];
@@ -220,6 +233,76 @@ bool arena_ralloc_large_in_place(edata_t *e, szind_t ind, size_t usize, bool zer
     return false;
 }
 
+/* ---- explicit arenas ---- */
+
+arena_t *arena_create(extent_hooks_t *hooks) {
+    mutex_lock(&arenas_lock);
+    arena_t *a = spare;
+    if (a != NULL) { /* a destroyed arena: empty, statistics zeroed (arena_destroy_end) */
+        spare = a->spare_next;
+        a->spare_next = NULL;
+        ehooks_set(&a->ehooks, hooks != NULL ? hooks : &ehooks_default_extent_hooks);
+        arena_start(a);
+    } else {
+        unsigned ind = arena_narenas();
+        a = ind < ARENAS_MAX ? arena_new(ind, hooks) : NULL;
+        if (a != NULL) __atomic_store_n(&arena_narenas_total, ind + 1, __ATOMIC_RELEASE);
+    }
+    if (a != NULL) __atomic_store_n(&arenas[a->ind], a, __ATOMIC_RELEASE);
+    mutex_unlock(&arenas_lock);
+    return a;
+}
+
+extent_hooks_t *arena_set_extent_hooks(arena_t *arena, extent_hooks_t *hooks) {
+    /* Under the page allocator's lock: a locked section that decided to call the default hooks
+     * with the lock held (pac.c, hook_unlock) finishes before custom ones take over. */
+    mutex_lock(&arena->pac.lock);
+    extent_hooks_t *old = ehooks_get(&arena->ehooks);
+    ehooks_set(&arena->ehooks, hooks);
+    mutex_unlock(&arena->pac.lock);
+    return old;
+}
+
+static void reset_visit(edata_t *e, void *arg) {
+    arena_t *a = arg;
+    if (config_stats && !e->slab) { /* a large allocation (slabs: bin_reset counted them) */
+        __atomic_fetch_add(&lstats(a, e->szind)->ndalloc, 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* Every allocation of explicit arena `arena` freed: its pages become dirty. */
+static void free_all(arena_t *arena) {
+    al_assert(!arena_is_auto(arena));
+    for (unsigned i = 0; i < SC_NBINS; i++) bin_reset(&arena->bins[i]);
+    pac_reset(&arena->pac, reset_visit, arena);
+}
+
+void arena_reset(arena_t *arena) {
+    free_all(arena);
+    dirtied(arena);
+}
+
+void arena_destroy_begin(arena_t *arena) {
+    free_all(arena);
+    pac_destroy(&arena->pac);
+    __atomic_store_n(&arenas[arena->ind], NULL, __ATOMIC_RELEASE);
+}
+
+void arena_destroy_end(arena_t *arena) {
+    for (unsigned i = 0; i < SC_NBINS; i++) bin_stats_clear(&arena->bins[i]);
+    for (unsigned j = 0; j < SC_NLARGE; j++) {
+        __atomic_store_n(&arena->lstats[j].nmalloc, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&arena->lstats[j].ndalloc, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&arena->lstats[j].nrequests, 0, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&arena->large_nflushes, 0, __ATOMIC_RELAXED);
+    mutex_lock(&arenas_lock);
+    arena->spare_next = spare;
+    spare = arena;
+    mutex_unlock(&arenas_lock);
+}
+
+
 /* ---- decay ---- */
 
 ssize_t arena_decay_ms_default(extent_state_t which) {
@@ -247,15 +330,16 @@ void arena_decay_tick(arena_t *arena) {
     pac_decay(&arena->pac, PAC_DECAY_TICK, platform_now_ns());
 }
 
-/* Fork, in the lock order: every arena's decay lock (a sweep with custom hooks may allocate
- * from any arena while holding it), then each arena's bins and page allocator. */
+/* Fork, in the lock order, over every arena ever made (destroyed ones too: a purge thread may
+ * hold a lock of one): every decay lock (a sweep with custom hooks may allocate from any arena
+ * while holding it), then each arena's bins and page allocator. */
 void arena_prefork(void) {
     mutex_prefork(&arenas_lock);
     for (unsigned i = 0; i < ARENAS_MAX; i++) {
-        if (arenas[i] != NULL) pac_prefork0(&arenas[i]->pac);
+        if (made[i] != NULL) pac_prefork0(&made[i]->pac);
     }
     for (unsigned i = 0; i < ARENAS_MAX; i++) {
-        arena_t *a = arenas[i];
+        arena_t *a = made[i];
         if (a == NULL) continue;
         for (unsigned b = 0; b < SC_NBINS; b++) bin_prefork(&a->bins[b]);
         pac_prefork1(&a->pac);
@@ -264,7 +348,7 @@ void arena_prefork(void) {
 
 void arena_postfork_parent(void) {
     for (unsigned i = 0; i < ARENAS_MAX; i++) {
-        arena_t *a = arenas[i];
+        arena_t *a = made[i];
         if (a == NULL) continue;
         pac_postfork_parent(&a->pac);
         for (unsigned b = 0; b < SC_NBINS; b++) bin_postfork_parent(&a->bins[b]);
@@ -274,7 +358,7 @@ void arena_postfork_parent(void) {
 
 void arena_postfork_child(void) {
     for (unsigned i = 0; i < ARENAS_MAX; i++) {
-        arena_t *a = arenas[i];
+        arena_t *a = made[i];
         if (a == NULL) continue;
         pac_postfork_child(&a->pac);
         for (unsigned b = 0; b < SC_NBINS; b++) bin_postfork_child(&a->bins[b]);

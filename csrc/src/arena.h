@@ -24,6 +24,20 @@
  * Consequence, with background_thread:false (as in jemalloc without background threads): a
  * process that stops calling the allocator's slow paths keeps its dirty pages until something
  * ticks or purges.
+ *
+ * Automatic and explicit arenas. Indices [0, narenas_auto) are the automatic arenas threads are
+ * spread over, then the huge arena if there is one; both kinds are created on demand and live
+ * for the whole process. Explicit arenas (arenas.create) come after them: no thread uses one
+ * unless bound to it (thread.arena) or asking for it (MALLOCX_ARENA). They may have their own
+ * extent hooks, and they can be reset (every allocation freed at once) and destroyed (every
+ * extent given back through the hooks, the statistics folded into the destroyed total). A
+ * destroyed arena's index and descriptor are recycled by the next arenas.create: the arena_t
+ * and its locks are never freed, so a purge thread or statistics reader that picked the arena up
+ * just before it was destroyed finds a valid, empty arena.
+ * Contract (jemalloc's): nothing may use an explicit arena while it is being reset or destroyed,
+ * and no thread cache may hold its objects then (the caller's own cache is flushed for it, and
+ * a thread leaving an explicit arena through thread.arena flushes its cache; frees of other
+ * threads should use MALLOCX_TCACHE_NONE, as the Rust Arena does).
  */
 #ifndef AL_ARENA_H
 #define AL_ARENA_H
@@ -45,7 +59,8 @@ typedef struct arena_large_stats_s {
     uint64_t nmalloc, ndalloc, nrequests; /* atomic */
 } arena_large_stats_t;
 
-typedef struct arena_s {
+typedef struct arena_s arena_t;
+struct arena_s {
     unsigned ind;
     unsigned nthreads; /* atomic: threads bound to this arena */
     uint64_t start_ns;
@@ -54,7 +69,8 @@ typedef struct arena_s {
     bin_t bins[SC_NBINS];
     arena_large_stats_t lstats[SC_NLARGE];
     uint64_t large_nflushes; /* atomic: thread-cache flushes of large classes credited here */
-} arena_t;
+    arena_t *spare_next;     /* destroyed arenas waiting to be recycled (the table's lock) */
+};
 
 /* The arena table; entries are published with release stores and never removed. */
 extern arena_t *arenas[ARENAS_MAX];
@@ -100,9 +116,14 @@ unsigned arena_percpu_ind(void);
 
 bool arena_boot(void);
 /* Arena indices in use are < arena_narenas() (arenas.narenas: the automatic arenas, then the
- * huge arena if there is one -- counted, as in jemalloc, even before it is created). */
+ * huge arena if there is one -- counted, as in jemalloc, even before it is created -- then the
+ * explicit arenas ever created, destroyed ones included until their index is reused). */
+extern unsigned arena_narenas_total; /* atomic */
 static inline unsigned arena_narenas(void) {
-    return narenas_auto + (arena_huge_ind != ARENAS_MAX);
+    return __atomic_load_n(&arena_narenas_total, __ATOMIC_ACQUIRE);
+}
+static inline bool arena_is_auto(const arena_t *a) {
+    return a->ind < narenas_auto || a->ind == arena_huge_ind;
 }
 /* Arena ind, created on demand when create is true (automatic indices and the huge arena). */
 arena_t *arena_get(unsigned ind, bool create);
@@ -112,6 +133,24 @@ static inline arena_t *arena_huge(void) { return arena_get(arena_huge_ind, true)
  * bound to it. */
 arena_t *arena_choose(void);
 void arena_thread_leave(arena_t *arena);
+
+/* ---- explicit arenas (see the top of this file) ---- */
+
+/* arenas.create: a new explicit arena with hooks (NULL: the default ones), or a recycled one.
+ * NULL when every index is taken or out of memory. */
+arena_t *arena_create(extent_hooks_t *hooks);
+/* arena.<i>.extent_hooks write: installs hooks (not NULL), returns the old ones. */
+extent_hooks_t *arena_set_extent_hooks(arena_t *arena, extent_hooks_t *hooks);
+/* arena.<i>.reset: frees every allocation of explicit arena `arena` (see the contract). */
+void arena_reset(arena_t *arena);
+/*
+ * arena.<i>.destroy, in two steps so the caller can fold the statistics in between:
+ * arena_destroy_begin resets the arena, gives every extent back through its hooks and
+ * unpublishes it (arena_get returns NULL); arena_destroy_end zeroes its statistics and files it
+ * for recycling.
+ */
+void arena_destroy_begin(arena_t *arena);
+void arena_destroy_end(arena_t *arena);
 
 /* One allocation without a thread cache. NULL when out of memory. */
 void *arena_malloc(arena_t *arena, szind_t ind, size_t usize, size_t alignment, bool zero);

@@ -140,6 +140,23 @@ void bin_stats_read(bin_t *bin, bin_stats_t *out) {
     mutex_unlock(&bin->lock);
 }
 
+void bin_reset(bin_t *bin) {
+    mutex_lock(&bin->lock);
+    bin->slabcur = NULL;
+    bin->nonfull = (edata_list_t){NULL, NULL, 0};
+    bin->stats.ndalloc += bin->stats.curregs;
+    bin->stats.curregs = 0;
+    bin->stats.curslabs = 0;
+    bin->stats.nonfull_slabs = 0;
+    mutex_unlock(&bin->lock);
+}
+
+void bin_stats_clear(bin_t *bin) {
+    mutex_lock(&bin->lock);
+    memset(&bin->stats, 0, sizeof(bin->stats));
+    mutex_unlock(&bin->lock);
+}
+
 void bin_prefork(bin_t *bin) { mutex_prefork(&bin->lock); }
 void bin_postfork_parent(bin_t *bin) { mutex_postfork_parent(&bin->lock); }
 void bin_postfork_child(bin_t *bin) { mutex_postfork_child(&bin->lock); }

@@ -66,6 +66,11 @@ unsigned bin_dalloc_batch_locked(bin_t *bin, szind_t ind, void **ptrs, edata_t *
                                  edata_t **empty, unsigned *nempty, const char *who);
 
 void bin_stats_read(bin_t *bin, bin_stats_t *out);
+/* Arena reset (explicit arenas): forgets every slab -- the page allocator frees them all at once
+ * (pac_reset) -- counting their live regions as freed. */
+void bin_reset(bin_t *bin);
+/* Zeroes the statistics (an arena recycled after destroy). */
+void bin_stats_clear(bin_t *bin);
 
 void bin_prefork(bin_t *bin);
 void bin_postfork_parent(bin_t *bin);

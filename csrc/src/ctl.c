@@ -45,6 +45,7 @@
 #define CTL_T_U64_PTR uint64_t *
 #define CTL_T_HOOKS extent_hooks_t *
 #define CTL_T_LOOKUP unsigned
+#define CTL_T_CREATE unsigned
 
 #define CTL_RS_BOOL sizeof(bool)
 #define CTL_RS_UNSIGNED sizeof(unsigned)
@@ -58,6 +59,7 @@
 #define CTL_RS_U64_PTR sizeof(uint64_t *)
 #define CTL_RS_HOOKS sizeof(extent_hooks_t *)
 #define CTL_RS_LOOKUP sizeof(unsigned)
+#define CTL_RS_CREATE sizeof(unsigned)
 
 #define CTL_WS_BOOL CTL_RS_BOOL
 #define CTL_WS_UNSIGNED CTL_RS_UNSIGNED
@@ -71,9 +73,11 @@
 #define CTL_WS_U64_PTR CTL_RS_U64_PTR
 #define CTL_WS_HOOKS CTL_RS_HOOKS
 #define CTL_WS_LOOKUP sizeof(void *)
+#define CTL_WS_CREATE sizeof(extent_hooks_t *)
 
 /* A write that is an input of the read (the read-only retry of a short read keeps it). */
 #define CTL_INPUT_LOOKUP true
+#define CTL_INPUT_CREATE true
 #define CTL_INPUT_BOOL false
 #define CTL_INPUT_UNSIGNED false
 #define CTL_INPUT_U32 false
@@ -85,6 +89,22 @@
 #define CTL_INPUT_VOID false
 #define CTL_INPUT_U64_PTR false
 #define CTL_INPUT_HOOKS false
+
+/* A read that must be there and of exactly the right size (EINVAL, nothing done, otherwise):
+ * arenas.create, whose read is its result (jemalloc's VERIFY_READ). */
+#define CTL_EXACT_CREATE true
+#define CTL_EXACT_LOOKUP false
+#define CTL_EXACT_BOOL false
+#define CTL_EXACT_UNSIGNED false
+#define CTL_EXACT_U32 false
+#define CTL_EXACT_U64 false
+#define CTL_EXACT_I64 false
+#define CTL_EXACT_SIZE false
+#define CTL_EXACT_SSIZE false
+#define CTL_EXACT_STR false
+#define CTL_EXACT_VOID false
+#define CTL_EXACT_U64_PTR false
+#define CTL_EXACT_HOOKS false
 
 #define CTL_READ 1u
 #define CTL_WRITE 2u
@@ -117,6 +137,8 @@ typedef union {
 
 /* ---- what VALUE expressions and validators use ---- */
 
+/* Serializes arenas.create, arena.<i>.reset and arena.<i>.destroy (taken before the ctl lock). */
+static mutex_t arenas_admin_lock = {PTHREAD_MUTEX_INITIALIZER};
 static mutex_t ctl_lock = {PTHREAD_MUTEX_INITIALIZER};
 static bool ctl_initialized;   /* the ctl lock */
 static uint64_t ctl_epoch_now; /* the ctl lock */
@@ -125,11 +147,7 @@ static uint64_t ctl_epoch_now; /* the ctl lock */
  * ctl_index_stats_arena under the same hold of the lock. */
 static stats_arena_t *ctl_sarena(size_t i) { return stats_arena(i); }
 
-static bool ctl_arena_initialized(size_t i) {
-    if (i == MALLCTL_ARENAS_ALL) return true;
-    if (i == MALLCTL_ARENAS_DESTROYED) return false; /* no arena is ever destroyed yet */
-    return stats_arena(i) != NULL;
-}
+static bool ctl_arena_initialized(size_t i) { return stats_arena(i) != NULL; }
 
 static bool ctl_index_arena(const size_t *mib, size_t k) {
     return mib[k] < arena_narenas() || mib[k] == MALLCTL_ARENAS_ALL ||
@@ -172,7 +190,8 @@ typedef struct ctl_leaf_s {
     unsigned access;         /* CTL_READ | CTL_WRITE */
     unsigned cond;           /* CTL_COND_* */
     size_t rsize, wsize;     /* bytes through oldp / newp */
-    bool write_is_input;     /* LOOKUP */
+    bool write_is_input;     /* LOOKUP, CREATE */
+    bool exact_read;         /* CREATE */
     ctl_value_t *value;      /* VALUE leaves */
     ctl_handler_t *handler;  /* HANDLER leaves */
 } ctl_leaf_t;
@@ -180,7 +199,7 @@ typedef struct ctl_leaf_s {
 #define CTL(path, type, access, cond, impl, doc) CTL_ROW_(path, type, access, cond, impl)
 #define CTL_ROW_(path, type, access, cond, kind, x)                                             \
     {path, CTL_ACC_##access, CTL_COND_##cond, CTL_RS_##type, CTL_WS_##type, CTL_INPUT_##type,  \
-     CTL_ROW_##kind(x)},
+     CTL_EXACT_##type, CTL_ROW_##kind(x)},
 #define CTL_ROW_VALUE_(x) CTL_VALUE_FN, NULL
 #define CTL_ROW_HANDLER_(x) NULL, x
 static const ctl_leaf_t leaves[] = {
@@ -449,6 +468,9 @@ static int leaf_access(unsigned node, const size_t *mib, size_t miblen, void *ol
         ret = EPERM;
     } else if (oldp != NULL && oldlenp == NULL) {
         ret = EINVAL;
+    } else if (leaf->exact_read && (oldp == NULL || *oldlenp != leaf->rsize)) {
+        if (oldlenp != NULL) *oldlenp = 0;
+        ret = EINVAL;
     } else if (newp != NULL ? newlen != leaf->wsize : newlen != 0) {
         ret = EINVAL;
     }
@@ -548,9 +570,18 @@ int ctl_bymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, voi
     return leaf_access(node, mib, miblen, oldp, oldlenp, newp, newlen);
 }
 
-void ctl_prefork(void) { mutex_prefork(&ctl_lock); }
-void ctl_postfork_parent(void) { mutex_postfork_parent(&ctl_lock); }
-void ctl_postfork_child(void) { mutex_postfork_child(&ctl_lock); }
+void ctl_prefork(void) {
+    mutex_prefork(&arenas_admin_lock);
+    mutex_prefork(&ctl_lock);
+}
+void ctl_postfork_parent(void) {
+    mutex_postfork_parent(&ctl_lock);
+    mutex_postfork_parent(&arenas_admin_lock);
+}
+void ctl_postfork_child(void) {
+    mutex_postfork_child(&ctl_lock);
+    mutex_postfork_child(&arenas_admin_lock);
+}
 
 /* ---- handlers (well-formed calls only: see leaf_access) ---- */
 
@@ -699,7 +730,7 @@ static int ctl_arenas_lookup(const size_t *mib, size_t miblen, void *oldp, size_
 
 /* Runs f on every arena that exists (MALLCTL_ARENAS_ALL), or on arena i if it exists. */
 static int arena_each(size_t i, void (*f)(arena_t *, void *), void *arg) {
-    if (i == MALLCTL_ARENAS_DESTROYED) return EFAULT; /* no arena is ever destroyed yet */
+    if (i == MALLCTL_ARENAS_DESTROYED) return EFAULT;
     if (i != MALLCTL_ARENAS_ALL) {
         arena_t *a = arena_get((unsigned)i, false);
         if (a != NULL) f(a, arg);
@@ -791,4 +822,121 @@ static int ctl_arenas_dirty_decay_ms(const size_t *mib, size_t miblen, void *old
 static int ctl_arenas_muzzy_decay_ms(const size_t *mib, size_t miblen, void *oldp,
                                      size_t *oldlenp, void *newp, size_t newlen) {
     return arenas_decay_ms_ctl(oldp, newp, EXTENT_MUZZY);
+}
+
+/* ---- explicit arenas: arenas.create, arena.<i>.{extent_hooks, reset, destroy,
+ * retain_grow_limit} ---- */
+
+static int ctl_arenas_create(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                             void *newp, size_t newlen) {
+    extent_hooks_t *hooks = NULL; /* none written, or NULL: the default hooks */
+    if (newp != NULL) memcpy(&hooks, newp, sizeof(hooks));
+    mutex_lock(&arenas_admin_lock);
+    arena_t *a = arena_create(hooks);
+    mutex_unlock(&arenas_admin_lock);
+    if (a == NULL) return EAGAIN;
+    out_put(oldp, &a->ind, sizeof(a->ind));
+    return 0;
+}
+
+/* The arena at index i (not ALL or DESTROYED), or NULL. */
+static arena_t *arena_at(size_t i) { return i < ARENAS_MAX ? arena_get((unsigned)i, false) : NULL; }
+
+static int ctl_arena_extent_hooks(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                                  void *newp, size_t newlen) {
+    extent_hooks_t *hooks = NULL;
+    if (newp != NULL) {
+        memcpy(&hooks, newp, sizeof(hooks));
+        if (hooks == NULL) return EINVAL;
+    }
+    size_t i = mib[1];
+    arena_t *a = arena_at(i);
+    if (a == NULL && newp != NULL && i < ARENAS_MAX) {
+        /* Writing to an automatic arena not created yet creates it (jemalloc). */
+        a = arena_get((unsigned)i, true);
+        if (a == NULL && (i < narenas_auto || i == arena_huge_ind)) return EAGAIN;
+    }
+    if (a == NULL) return EFAULT;
+    extent_hooks_t *old = newp != NULL ? arena_set_extent_hooks(a, hooks) : ehooks_get(&a->ehooks);
+    out_put(oldp, &old, sizeof(old));
+    return 0;
+}
+
+static int ctl_arena_retain_grow_limit(const size_t *mib, size_t miblen, void *oldp,
+                                       size_t *oldlenp, void *newp, size_t newlen) {
+    arena_t *a = arena_at(mib[1]);
+    if (a == NULL) return EFAULT;
+    size_t old = pac_grow_limit(&a->pac);
+    if (newp != NULL) {
+        size_t limit;
+        memcpy(&limit, newp, sizeof(limit));
+        if (pac_grow_limit_set(&a->pac, limit)) return EINVAL;
+    }
+    out_put(oldp, &old, sizeof(old));
+    return 0;
+}
+
+/* The explicit arena at index i that reset and destroy may act on (the admin lock is held), or
+ * NULL: automatic arenas, ALL, DESTROYED and unused indices are EFAULT, as in jemalloc. */
+static arena_t *explicit_arena_at(size_t i) {
+    arena_t *a = arena_at(i);
+    return a != NULL && !arena_is_auto(a) ? a : NULL;
+}
+
+static int ctl_arena_reset(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                           void *newp, size_t newlen) {
+    mutex_lock(&arenas_admin_lock);
+    arena_t *a = explicit_arena_at(mib[1]);
+    if (a != NULL) {
+        flush_own_cache(); /* the caller's cached objects of the arena go first */
+        arena_reset(a);
+    }
+    mutex_unlock(&arenas_admin_lock);
+    return a != NULL ? 0 : EFAULT;
+}
+
+static int ctl_arena_destroy(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                             void *newp, size_t newlen) {
+    mutex_lock(&arenas_admin_lock);
+    arena_t *a = explicit_arena_at(mib[1]);
+    /* A thread bound to it would allocate from it again (jemalloc: EFAULT too). */
+    if (a != NULL && __atomic_load_n(&a->nthreads, __ATOMIC_RELAXED) != 0) a = NULL;
+    if (a != NULL) {
+        flush_own_cache();
+        arena_destroy_begin(a);
+        mutex_lock(&ctl_lock);
+        stats_arena_destroyed(a);
+        mutex_unlock(&ctl_lock);
+        arena_destroy_end(a);
+    }
+    mutex_unlock(&arenas_admin_lock);
+    return a != NULL ? 0 : EFAULT;
+}
+
+/* ---- explicit thread caches: tcache.{create, flush, destroy} ---- */
+
+static int ctl_tcache_create(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                             void *newp, size_t newlen) {
+    unsigned ind;
+    if (tcache_explicit_create(tsd_arena(tsd_fetch()), &ind)) return EAGAIN;
+    out_put(oldp, &ind, sizeof(ind));
+    return 0;
+}
+
+/* tcache.flush / tcache.destroy: the index written (none or unknown: EFAULT, as jemalloc). */
+static int tcache_index_ctl(void *newp, bool (*op)(unsigned)) {
+    if (newp == NULL) return EFAULT;
+    unsigned ind;
+    memcpy(&ind, newp, sizeof(ind));
+    return op(ind) ? EFAULT : 0;
+}
+
+static int ctl_tcache_flush(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                            void *newp, size_t newlen) {
+    return tcache_index_ctl(newp, tcache_explicit_flush);
+}
+
+static int ctl_tcache_destroy(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp,
+                              void *newp, size_t newlen) {
+    return tcache_index_ctl(newp, tcache_explicit_destroy);
 }

@@ -41,7 +41,8 @@ struct edata_s {
     uint32_t prio;      /* treap priority inside a free set */
     uint64_t sn;        /* serial number: lower = older; orders slabs and ties */
     edata_t *prev, *next;    /* list links: bin's non-full slabs, free set's LRU, free list */
-    edata_t *left, *right;   /* treap links inside a free set */
+    edata_t *left, *right;   /* treap links inside a free set; while active in an explicit
+                              * arena, links of the page allocator's active list (pac.h) */
     bitmap_t bitmap;    /* slab: region occupancy, 1 = free */
 };
 

@@ -79,6 +79,24 @@ static eset_t *set_of(pac_t *pac, extent_state_t state) {
     }
 }
 
+/* ---- the active list of explicit arenas (pac.h), linked through left (prev) / right (next) ---- */
+
+static void active_insert_locked(pac_t *pac, edata_t *e) {
+    if (!pac->track_active) return;
+    e->left = NULL;
+    e->right = pac->active;
+    if (pac->active != NULL) pac->active->left = e;
+    pac->active = e;
+}
+
+static void active_remove_locked(pac_t *pac, edata_t *e) {
+    if (!pac->track_active) return;
+    if (e->left != NULL) e->left->right = e->right;
+    else pac->active = e->right;
+    if (e->right != NULL) e->right->left = e->left;
+    e->left = e->right = NULL;
+}
+
 /* ---- free sets: insertion with coalescing ---- */
 
 /* The free extent of this arena in state `state` that ends at addr / starts at addr, if any. */
@@ -223,7 +241,9 @@ static edata_t *grow_locked(pac_t *pac, size_t size, size_t alignment) {
         }
         return NULL;
     }
-    if (want > size && pac->grow_next < pac->grow_limit) pac->grow_next *= 2;
+    if (want > size && pac->grow_next < pac->grow_limit) {
+        pac->grow_next = pac->grow_next * 2 < pac->grow_limit ? pac->grow_next * 2 : pac->grow_limit;
+    }
     pac->mapped += want;
     e->addr = addr;
     e->size = want;
@@ -266,6 +286,7 @@ edata_t *pac_alloc(pac_t *pac, size_t size, size_t alignment, bool zero) {
         edata_state_set(e, EXTENT_ACTIVE);
         e->sn = pac->next_sn++;
         pac->nactive += e->size >> LG_PAGE;
+        active_insert_locked(pac, e);
     }
     mutex_unlock(&pac->lock);
     if (e != NULL && zero && !e->zeroed) {
@@ -275,13 +296,19 @@ edata_t *pac_alloc(pac_t *pac, size_t size, size_t alignment, bool zero) {
     return e;
 }
 
-void pac_dalloc(pac_t *pac, edata_t *e) {
+/* An active extent (already off the active list) becomes dirty. */
+static void dalloc_locked(pac_t *pac, edata_t *e) {
     e->slab = false;
     e->szind = SC_NSIZES;
     e->zeroed = false;
-    mutex_lock(&pac->lock);
     pac->nactive -= e->size >> LG_PAGE;
     insert_free_locked(pac, e, EXTENT_DIRTY);
+}
+
+void pac_dalloc(pac_t *pac, edata_t *e) {
+    mutex_lock(&pac->lock);
+    active_remove_locked(pac, e);
+    dalloc_locked(pac, e);
     mutex_unlock(&pac->lock);
 }
 
@@ -357,6 +384,23 @@ void pac_stats_read(pac_t *pac, pac_stats_t *out) {
     mutex_unlock(&pac->lock);
     out->dirty_decay_ms = pac_decay_ms(pac, EXTENT_DIRTY);
     out->muzzy_decay_ms = pac_decay_ms(pac, EXTENT_MUZZY);
+}
+
+size_t pac_grow_limit(pac_t *pac) {
+    mutex_lock(&pac->lock);
+    size_t limit = pac->grow_limit;
+    mutex_unlock(&pac->lock);
+    return limit;
+}
+
+bool pac_grow_limit_set(pac_t *pac, size_t limit) {
+    limit &= ~PAGE_MASK;
+    if (limit < PAGE) return true;
+    mutex_lock(&pac->lock);
+    pac->grow_limit = limit;
+    if (pac->grow_next > limit) pac->grow_next = limit;
+    mutex_unlock(&pac->lock);
+    return false;
 }
 
 /* ---- purging ---- */
@@ -508,6 +552,55 @@ uint64_t pac_decay_ns_until_purge(pac_t *pac, uint64_t now_ns) {
     mutex_unlock(&pac->lock);
     mutex_unlock(&pac->decay_lock);
     return dirty < muzzy ? dirty : muzzy;
+}
+
+/* ---- reset and destroy (explicit arenas) ---- */
+
+void pac_reset(pac_t *pac, void (*visit)(edata_t *e, void *arg), void *arg) {
+    al_assert(pac->track_active);
+    mutex_lock(&pac->lock);
+    edata_t *e = pac->active;
+    pac->active = NULL;
+    mutex_unlock(&pac->lock);
+    while (e != NULL) {
+        edata_t *next = e->right;
+        e->left = e->right = NULL;
+        visit(e, arg);
+        emap_clear(e);
+        mutex_lock(&pac->lock);
+        dalloc_locked(pac, e);
+        mutex_unlock(&pac->lock);
+        e = next;
+    }
+}
+
+void pac_destroy(pac_t *pac) {
+    al_assert(pac->active == NULL);
+    /* Dirty and muzzy extents first go through the purge cascade: dalloc may take them. */
+    pac_decay(pac, PAC_DECAY_ALL, platform_now_ns());
+    mutex_lock(&pac->decay_lock);
+    mutex_lock(&pac->lock);
+    static const extent_state_t sets[] = {EXTENT_DIRTY, EXTENT_MUZZY, EXTENT_RETAINED};
+    for (unsigned k = 0; k < 3; k++) {
+        eset_t *set = set_of(pac, sets[k]);
+        edata_t *e;
+        while ((e = set->lru.head) != NULL) {
+            eset_remove(set, e);
+            edata_state_set(e, EXTENT_BUSY);
+            emap_clear_page(e->addr);
+            emap_clear_page(edata_last_page(e));
+            bool unlocked = hook_unlock(pac);
+            ehooks_destroy(pac->ehooks, e->addr, e->size, e->committed);
+            hook_relock(pac, unlocked);
+            pac->mapped -= e->size;
+            edata_put_locked(pac, e);
+        }
+    }
+    pac->grow_next = PAC_GROW_MIN; /* a recycled arena starts afresh */
+    pac->grow_limit = PAC_GROW_LIMIT_DEFAULT;
+    memset(pac->decay_stats, 0, sizeof(pac->decay_stats));
+    mutex_unlock(&pac->lock);
+    mutex_unlock(&pac->decay_lock);
 }
 
 /* Fork: the decay lock, then (after the bins: pac.h) the page allocator's. */

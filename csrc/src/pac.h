@@ -35,6 +35,13 @@
  *
  * pac does not touch active extents' emap entries: callers clear them before pac_dalloc and
  * register them after pac_alloc. Free extents' boundary entries are pac's.
+ *
+ * Explicit arenas (arena.h) can be reset and destroyed, so their page allocator also knows its
+ * active extents (track_active: a list through the descriptors' treap links, which active
+ * extents do not use; kept under the lock pac_alloc and pac_dalloc already hold, so it costs a
+ * few stores; automatic arenas skip it). pac_reset frees them all at once; pac_destroy then
+ * gives every extent back through the hooks: the purge cascade for dirty and muzzy ones (dalloc
+ * first), then `destroy` for every retained one (jemalloc's arena destroy).
  */
 #ifndef AL_PAC_H
 #define AL_PAC_H
@@ -83,6 +90,8 @@ typedef struct pac_s {
     edata_list_t edata_cache; /* spare descriptors of this arena */
     size_t grow_next;         /* size of the next growth step */
     size_t grow_limit;        /* largest growth step (arena.<i>.retain_grow_limit) */
+    bool track_active;        /* explicit arenas: keep `active` (see above) */
+    edata_t *active;          /* head of the active list (track_active) */
     uint64_t next_sn;
     size_t mapped;            /* stats: see pac_stats_t */
     size_t nactive;           /* stats: pages of active extents */
@@ -112,6 +121,21 @@ edata_t *pac_edata_get(pac_t *pac);
 void pac_edata_put(pac_t *pac, edata_t *e);
 
 void pac_stats_read(pac_t *pac, pac_stats_t *out);
+
+/* arena.<i>.retain_grow_limit: the largest growth step. Setting rounds down to pages; true if
+ * below one page (nothing changes). */
+size_t pac_grow_limit(pac_t *pac);
+bool pac_grow_limit_set(pac_t *pac, size_t limit);
+
+/*
+ * Explicit arenas only (track_active), with no other thread using the page allocator:
+ * pac_reset frees every active extent as pac_dalloc would (their pages become dirty), calling
+ * visit(e, arg) first for each, with no lock held, while e still describes the allocation.
+ * pac_destroy then returns every extent through the hooks (see above) and leaves the page
+ * allocator empty with its statistics zeroed, ready to serve again (a recycled arena).
+ */
+void pac_reset(pac_t *pac, void (*visit)(edata_t *e, void *arg), void *arg);
+void pac_destroy(pac_t *pac);
 
 /* ---- decay ---- */
 

@@ -11,14 +11,18 @@ stats_global_t stats_global;
 stats_background_t stats_background;
 size_t stats_zero_reallocs;
 
-/* Snapshots of the arenas (allocated from base the first time an arena is seen, never freed:
- * arenas are never destroyed yet) and their merge. All guarded by the ctl lock. */
+/* Snapshots of the arenas (allocated from base the first time an index is seen, never freed:
+ * a destroyed arena's index is recycled with its snapshot), their merge, and the counters of
+ * destroyed arenas. All guarded by the ctl lock. */
 static stats_arena_t *snap[ARENAS_MAX];
 static bool snap_valid[ARENAS_MAX];
 static stats_arena_t merged;
+static stats_arena_t destroyed;
+static bool destroyed_valid;
 
 stats_arena_t *stats_arena(size_t ind) {
     if (ind == MALLCTL_ARENAS_ALL) return &merged;
+    if (ind == MALLCTL_ARENAS_DESTROYED) return destroyed_valid ? &destroyed : NULL;
     if (ind >= ARENAS_MAX || !snap_valid[ind]) return NULL;
     return snap[ind];
 }
@@ -98,6 +102,13 @@ static void read_cache(tsd_t *tsd, void *arg) {
     if (snap_valid[ind]) snap[ind]->tcache_bytes += bytes;
 }
 
+/* The same for an explicit cache (tcache.h). */
+static void read_explicit_cache(arena_t *arena, size_t bytes, void *arg) {
+    refresh_t *r = arg;
+    r->cached_total += bytes;
+    if (snap_valid[arena->ind]) snap[arena->ind]->tcache_bytes += bytes;
+}
+
 /* ---- the merge ---- */
 
 #define MERGE_SUM(dst, src) (dst) += (src)
@@ -136,6 +147,7 @@ bool stats_refresh(void) {
         if (snap_valid[i]) read_arena(a, snap[i], now, &r);
     }
     tsd_foreach(read_cache, &r);
+    tcache_explicit_foreach(read_explicit_cache, &r);
 
     memset(&merged, 0, sizeof(merged));
     for (unsigned i = 0; i < n; i++) {
@@ -170,4 +182,14 @@ bool stats_refresh(void) {
     stats_background.num_runs = bg.num_runs;
     stats_background.run_interval = bg.run_interval;
     return false;
+}
+
+void stats_arena_destroyed(arena_t *arena) {
+    static stats_arena_t last; /* the ctl lock */
+    refresh_t r = {0, 0};
+    read_arena(arena, &last, platform_now_ns(), &r);
+    /* What stays is the arena's descriptor, recycled with its index: not the destroyed arena's. */
+    last.base = last.mapped = last.resident = 0;
+    merge_into(&destroyed, &last);
+    destroyed_valid = true;
 }

@@ -7,8 +7,8 @@
  *
  * Where the numbers come from (stats_refresh, with the ctl lock held): every arena's bins (each
  * under its lock), large-class counters (atomics), page allocator (under its lock); the global
- * base and extent-map counters; and, through tsd_foreach, the bytes sitting in the thread
- * caches of live threads (their bin heads are read with relaxed atomic loads, see cache_bin.h).
+ * base and extent-map counters; and, through tsd_foreach and tcache_explicit_foreach, the bytes
+ * sitting in the thread caches of live threads and in the explicit caches (their bin heads are read with relaxed atomic loads, see cache_bin.h).
  * Nothing is counted on the fast paths for this: the allocation fast path only pops from and
  * the free fast path only pushes to a cache bin, and a cache's content is recovered at refresh
  * time as (empty - head).
@@ -95,6 +95,14 @@ bool stats_refresh(void);
 /* The snapshot of arena ind (< ARENAS_MAX, or MALLCTL_ARENAS_ALL for the merge), or NULL if the
  * arena did not exist at the last refresh. */
 stats_arena_t *stats_arena(size_t ind);
+
+/*
+ * arena.<i>.destroy, between arena_destroy_begin and arena_destroy_end (the ctl lock held):
+ * adds the arena's counters to MALLCTL_ARENAS_DESTROYED (stats.arenas.4097.*), which exists from
+ * then on. Its gauges (pages, bytes allocated, live regions) are 0 by then. The merged view
+ * (MALLCTL_ARENAS_ALL) covers the arenas that exist.
+ */
+void stats_arena_destroyed(arena_t *arena);
 
 /* realloc(ptr, 0) calls with ptr != NULL (stats.zero_reallocs). */
 extern size_t stats_zero_reallocs;

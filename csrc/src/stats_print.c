@@ -39,6 +39,7 @@ enum { PRINT_SKIP = -1 };
 #define PRINT_T_U64_PTR PRINT_SKIP
 #define PRINT_T_HOOKS PRINT_SKIP
 #define PRINT_T_LOOKUP PRINT_SKIP
+#define PRINT_T_CREATE PRINT_SKIP
 /* ctl_tree.def ACCESS -> readable. */
 #define PRINT_R_RO true
 #define PRINT_R_RW true

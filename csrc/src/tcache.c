@@ -43,8 +43,14 @@ static unsigned capacity_of(szind_t ind) {
     return c == 0 ? 1 : c;
 }
 
+/* Explicit caches: made[k] once created (never freed: recycled with the index), live[k] while
+ * in use (atomic: read without the lock by tcache_explicit_get). */
+static mutex_t explicit_lock;
+static tcache_t *explicit_made[TCACHES_MAX];
+static bool explicit_live[TCACHES_MAX];
+
 bool tcache_boot(void) {
-    if (mutex_init(&pool_lock)) return true;
+    if (mutex_init(&pool_lock) || mutex_init(&explicit_lock)) return true;
     size_t max = opt_tcache_max < TCACHE_MAXCLASS_LIMIT ? opt_tcache_max : TCACHE_MAXCLASS_LIMIT;
     tcache_maxclass = max == 0 ? 0 : sz_s2u(max);
     if (tcache_maxclass == 0) {
@@ -205,6 +211,73 @@ void tcache_gc_step(tcache_t *t) {
     cache_bin_reset_low_water(bin);
 }
 
-void tcache_prefork(void) { mutex_prefork(&pool_lock); }
-void tcache_postfork_parent(void) { mutex_postfork_parent(&pool_lock); }
-void tcache_postfork_child(void) { mutex_postfork_child(&pool_lock); }
+/* ---- explicit caches ---- */
+
+bool tcache_explicit_create(arena_t *arena, unsigned *ind) {
+    mutex_lock(&explicit_lock);
+    unsigned k = 0;
+    while (k < TCACHES_MAX && explicit_live[k]) k++;
+    bool err = k == TCACHES_MAX;
+    if (!err && explicit_made[k] == NULL) {
+        explicit_made[k] = base_alloc(sizeof(tcache_t), CACHELINE);
+        err = explicit_made[k] == NULL;
+    }
+    if (!err) err = tcache_init(explicit_made[k], arena);
+    if (!err) {
+        __atomic_store_n(&explicit_live[k], true, __ATOMIC_RELEASE);
+        *ind = k;
+    }
+    mutex_unlock(&explicit_lock);
+    return err;
+}
+
+tcache_t *tcache_explicit_get(unsigned ind) {
+    if (ind >= TCACHES_MAX || !__atomic_load_n(&explicit_live[ind], __ATOMIC_ACQUIRE)) return NULL;
+    return explicit_made[ind];
+}
+
+bool tcache_explicit_flush(unsigned ind) {
+    tcache_t *t = tcache_explicit_get(ind);
+    if (t == NULL) return true;
+    tcache_flush_all(t);
+    return false;
+}
+
+bool tcache_explicit_destroy(unsigned ind) {
+    mutex_lock(&explicit_lock);
+    tcache_t *t = tcache_explicit_get(ind);
+    if (t != NULL) {
+        __atomic_store_n(&explicit_live[ind], false, __ATOMIC_RELEASE);
+        tcache_destroy(t);
+    }
+    mutex_unlock(&explicit_lock);
+    return t == NULL;
+}
+
+void tcache_explicit_rebind(tcache_t *t, arena_t *arena) {
+    tcache_flush_all(t);
+    mutex_lock(&explicit_lock);
+    t->arena = arena;
+    mutex_unlock(&explicit_lock);
+}
+
+void tcache_explicit_foreach(void (*f)(arena_t *arena, size_t bytes, void *arg), void *arg) {
+    mutex_lock(&explicit_lock);
+    for (unsigned k = 0; k < TCACHES_MAX; k++) {
+        tcache_t *t = explicit_made[k];
+        if (t == NULL) break; /* made in index order */
+        if (explicit_live[k] && t->slots != NULL) f(t->arena, tcache_cached_bytes_remote(t), arg);
+    }
+    mutex_unlock(&explicit_lock);
+}
+
+void tcache_prefork0(void) { mutex_prefork(&explicit_lock); }
+void tcache_prefork1(void) { mutex_prefork(&pool_lock); }
+void tcache_postfork_parent(void) {
+    mutex_postfork_parent(&pool_lock);
+    mutex_postfork_parent(&explicit_lock);
+}
+void tcache_postfork_child(void) {
+    mutex_postfork_child(&pool_lock);
+    mutex_postfork_child(&explicit_lock);
+}

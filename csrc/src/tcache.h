@@ -90,7 +90,35 @@ uint64_t tcache_fold_all(tcache_t *t);
  */
 size_t tcache_cached_bytes_remote(const tcache_t *t);
 
-void tcache_prefork(void);
+/*
+ * ---- explicit caches (tcache.create, MALLOCX_TCACHE(i)) ----
+ * Up to TCACHES_MAX caches that belong to whoever holds their index (jemalloc's rule: one user
+ * at a time; nothing locks their bins). A cache fills from its arena: the arena of the thread
+ * that created it, or the MALLOCX_ARENA of the call -- when that differs, the cache is flushed
+ * and rebound first, so an object always comes from the arena asked for. Explicit caches are
+ * never garbage-collected (only flushed or destroyed). Creation, destruction, rebinding and the
+ * statistics walk take the explicit-cache lock; allocation and free through a cache do not.
+ * Destruction flushes under that lock, so it comes before every arena lock (ctl < background <
+ * explicit caches < arenas): extent hooks must not create or destroy explicit caches.
+ */
+#define TCACHES_MAX 4093 /* MALLOCX_TCACHE's 12 bits, less "automatic" and "none" */
+/* A new cache (or a destroyed one's index) filling from arena; true if none is left or OOM. */
+bool tcache_explicit_create(arena_t *arena, unsigned *ind);
+/* The live cache of index ind, or NULL. */
+tcache_t *tcache_explicit_get(unsigned ind);
+/* tcache.flush and tcache.destroy; true if ind is not a live cache. */
+bool tcache_explicit_flush(unsigned ind);
+bool tcache_explicit_destroy(unsigned ind);
+/* Flushes t and makes it fill from arena from now on. */
+void tcache_explicit_rebind(tcache_t *t, arena_t *arena);
+/* For the statistics: f(arena, bytes cached, arg) for every live cache (cache_bin.h's remote
+ * reads, as for thread caches). */
+void tcache_explicit_foreach(void (*f)(arena_t *arena, size_t bytes, void *arg), void *arg);
+
+/* Fork: prefork0 takes the explicit-cache lock (before the arenas' locks), prefork1 the stack
+ * pool's (after them); postfork releases both. */
+void tcache_prefork0(void);
+void tcache_prefork1(void);
 void tcache_postfork_parent(void);
 void tcache_postfork_child(void);
 

@@ -135,6 +135,12 @@ bool tsd_tcache_set_enabled(tsd_t *tsd, bool enabled) {
 void tsd_arena_set(tsd_t *tsd, arena_t *arena) {
     arena_t *old = tsd->arena;
     if (old == arena) return;
+    if (old != NULL && !arena_is_auto(old) && tsd->tcache.slots != NULL) {
+        /* Leaving an explicit arena: its cached objects go back now, so that once no thread is
+         * bound to it the arena can be destroyed (arena.h, the contract). */
+        tcache_flush_all(&tsd->tcache);
+        tsd_deallocated_refresh(tsd);
+    }
     __atomic_fetch_add(&arena->nthreads, 1, __ATOMIC_RELAXED);
     mutex_lock(&registry_lock);
     tsd->arena = arena;

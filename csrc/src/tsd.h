@@ -118,7 +118,8 @@ void tsd_deallocated_refresh_bin(tsd_t *tsd, szind_t ind);
  * the thread is exiting); it then stays off.
  */
 bool tsd_tcache_set_enabled(tsd_t *tsd, bool enabled);
-/* Rebinds the calling thread (and its cache) to arena. */
+/* Rebinds the calling thread (and its cache) to arena; leaving an explicit arena flushes the
+ * cache first. */
 void tsd_arena_set(tsd_t *tsd, arena_t *arena);
 /* percpu_arena (arena.h): rebinds the calling thread to the arena of the CPU it runs on now, if
  * it is bound to an automatic arena. Slow paths only; call only with percpu_arena on. */

@@ -20,6 +20,7 @@ function ctype(t) {
     if (t == "VOID") return "void"
     if (t == "U64_PTR") return "uint64_t *"
     if (t == "HOOKS") return "extent_hooks_t *"
+    if (t == "CREATE") return "extent_hooks_t * (optional) -> unsigned"
     if (t == "LOOKUP") return "void * -> unsigned"
     printf("mallctl-doc.sh: unknown TYPE %s\n", t) > "/dev/stderr"; exit 1
 }
