@@ -213,11 +213,12 @@ static edata_t *carve_locked(pac_t *pac, edata_t *e, size_t size, size_t alignme
     return e;
 }
 
-/* Maps new memory through the alloc hook; returns it busy, or NULL. Called locked. */
-static edata_t *grow_locked(pac_t *pac, size_t size, size_t alignment) {
-    size_t want = size > pac->grow_next ? size : pac->grow_next;
+/* Maps new memory through the alloc hook -- a growth step, or exactly size bytes -- and returns
+ * it busy, or NULL. Called locked. */
+static edata_t *grow_locked(pac_t *pac, size_t size, size_t alignment, bool exact) {
+    size_t want = size > pac->grow_next || exact ? size : pac->grow_next;
     want = ALIGNMENT_CEILING(want, PAGE);
-    if (ehooks_are_default(pac->ehooks) && ehooks_thp_in_use()) {
+    if (!exact && ehooks_are_default(pac->ehooks) && ehooks_thp_in_use()) {
         /* Whole, aligned huge pages, so the kernel can back the step with them (pac.h). */
         want = HUGEPAGE_CEILING(want);
         if (alignment < HUGEPAGE) alignment = HUGEPAGE;
@@ -269,8 +270,16 @@ edata_t *pac_alloc(pac_t *pac, size_t size, size_t alignment, bool zero) {
             from = order[i];
         }
     }
-    if (e == NULL) e = grow_locked(pac, size, alignment);
-    if (e != NULL) e = carve_locked(pac, e, size, alignment, from);
+    if (e == NULL) e = grow_locked(pac, size, alignment, false);
+    if (e != NULL) {
+        e = carve_locked(pac, e, size, alignment, from);
+        if (e == NULL) {
+            /* The split hook refused to cut what was found: map exactly what is needed, which
+             * needs no split, so the allocation still succeeds while the hook allows. */
+            from = EXTENT_RETAINED;
+            e = grow_locked(pac, size, alignment, true);
+        }
+    }
     if (e != NULL && !e->committed) {
         bool unlocked = hook_unlock(pac);
         bool err = ehooks_commit(pac->ehooks, e->addr, e->size, 0, e->size);

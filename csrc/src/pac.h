@@ -7,7 +7,8 @@
  * retained (clean: fresh growth or purged for good). Allocation takes the best fit from dirty,
  * then muzzy, then retained, then grows virtual memory through the alloc hook in exponentially
  * larger steps (the surplus becomes retained). A freed extent coalesces with free neighbours of
- * the same state before joining the dirty set.
+ * the same state before joining the dirty set. When the split hook refuses to cut the extent
+ * found, it stays whole where it was and exactly the request is mapped instead.
  *
  * Purging (pac decides how, the arena decides when: arena.h). Each page allocator has two decay
  * machines (decay.h), one for the dirty set (dirty_decay_ms) and one for the muzzy set

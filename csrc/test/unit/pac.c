@@ -10,8 +10,8 @@
  *   - reuse instead of growth in alloc/free loops;
  *   - pac_expand / pac_shrink in place;
  *   - a counting extent_hooks_t (all nine hooks, mmap based): alloc / split / merge / commit
- *     called where expected and without the pac lock; a hook refusing split makes allocation
- *     fail cleanly without losing the extent; a failing alloc hook makes pac_alloc return NULL;
+ *     called where expected and without the pac lock; a hook refusing split keeps the extent
+ *     found whole and an exact mapping serves the request; a failing alloc hook makes pac_alloc return NULL;
  *     an alloc hook breaking the alignment contract is undone; refused merges keep extents apart;
  *   - purging (pac_decay): decay 0 purges every dirty page to retained (zeroed: garbage written
  *     before the free reads back as zero), oldest extents first, with the counters; a muzzy
@@ -731,24 +731,30 @@ TEST_BEGIN(test_hook_refusing_split) {
     counted_pac_t *cp = counted_pac_new();
     pac_t *pac = &cp->tp->pac;
     cp->hooks.refuse_split = true;
+    cp->hooks.refuse_merge = true; /* keeps the extents apart: the accounting below is exact */
     unsigned n[H_N];
     snapshot(cp, n);
 
-    /* Growth succeeds, the carve cannot: NULL, and the new mapping is kept, whole, retained. */
-    expect_ptr_null(pac_alloc(pac, 4 * PAGE, PAGE, false), "split refused");
-    expect_calls(cp, n, 1, 0, 0, 0, 0, 0, 0, 1, -1);
+    /* Growth succeeds, the carve cannot: the step is kept, whole, retained, and exactly the
+     * request is mapped instead (that needs no split). */
+    edata_t *a = pac_alloc(pac, 4 * PAGE, PAGE, false);
+    assert_ptr_not_null(a, "served by an exact mapping");
+    expect_calls(cp, n, 2, 0, 0, 0, 0, 0, 0, 1, -1);
     pac_stats_t s = stats_of(pac);
-    expect_zu_eq(s.mapped, PAC_GROW_MIN, "");
-    expect_zu_eq(s.npages_retained, PAC_GROW_MIN / PAGE, "the extent is not lost");
+    expect_zu_eq(s.mapped, PAC_GROW_MIN + 4 * PAGE, "");
+    expect_zu_eq(s.npages_retained, PAC_GROW_MIN / PAGE, "the step is not lost");
     expect_zu_eq(eset_nextents(&pac->retained), 1, "");
 
-    /* Again: served from retained (no new mapping), refused again, still not lost. */
-    expect_ptr_null(pac_alloc(pac, 4 * PAGE, PAGE, false), "split refused again");
-    expect_calls(cp, n, 0, 0, 0, 0, 0, 0, 0, 1, -1);
-    expect_zu_eq(stats_of(pac).mapped, PAC_GROW_MIN, "no growth: the retained extent was tried");
+    /* Again: the retained step is tried (no new step), then an exact mapping. */
+    edata_t *b = pac_alloc(pac, 4 * PAGE, PAGE, false);
+    assert_ptr_not_null(b, "");
+    expect_calls(cp, n, 1, 0, 0, 0, 0, 0, 0, 1, -1);
+    expect_zu_eq(stats_of(pac).mapped, PAC_GROW_MIN + 8 * PAGE, "");
     expect_zu_eq(stats_of(pac).npages_retained, PAC_GROW_MIN / PAGE, "");
+    pac_dalloc(pac, a);
+    pac_dalloc(pac, b);
 
-    /* A request of exactly the extent's size needs no split. */
+    /* A request of exactly the step's size needs no split. */
     edata_t *e = pac_alloc(pac, PAC_GROW_MIN, PAGE, false);
     assert_ptr_not_null(e, "exact fit without split");
     expect_calls(cp, n, 0, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -757,10 +763,13 @@ TEST_BEGIN(test_hook_refusing_split) {
     pac_dalloc(pac, e);
     expect_free_extent(pac, base, PAC_GROW_MIN, EXTENT_DIRTY);
 
-    /* From dirty: refused, and the extent goes back to dirty, whole. */
-    expect_ptr_null(pac_alloc(pac, PAGE, PAGE, false), "");
+    /* From dirty: the best fit cannot be cut either; the dirty extents stay whole. */
+    edata_t *c = pac_alloc(pac, PAGE, PAGE, false);
+    assert_ptr_not_null(c, "");
+    expect_calls(cp, n, 1, 0, 0, 0, 0, 0, 0, 1, -1);
     expect_free_extent(pac, base, PAC_GROW_MIN, EXTENT_DIRTY);
-    expect_zu_eq(pac->dirty.npages, PAC_GROW_MIN / PAGE, "");
+    expect_zu_eq(pac->dirty.npages, PAC_GROW_MIN / PAGE + 8, "");
+    pac_dalloc(pac, c);
     /* Shrinking needs a split too. */
     e = pac_alloc(pac, PAC_GROW_MIN, PAGE, false);
     assert_ptr_not_null(e, "");
@@ -769,12 +778,13 @@ TEST_BEGIN(test_hook_refusing_split) {
     pac_dalloc(pac, e);
     expect_accounted(pac, 0);
 
-    /* Allowed again: the kept memory serves the request, no growth. */
+    /* Allowed again: the kept memory serves requests, no growth. */
     cp->hooks.refuse_split = false;
-    e = pac_alloc(pac, 4 * PAGE, PAGE, false);
+    size_t mapped = stats_of(pac).mapped;
+    e = pac_alloc(pac, 16 * PAGE, PAGE, false);
     assert_ptr_not_null(e, "");
-    expect_ptr_eq(e->addr, base, "");
-    expect_zu_eq(stats_of(pac).mapped, PAC_GROW_MIN, "");
+    expect_ptr_eq(e->addr, base, "the only extent large enough");
+    expect_zu_eq(stats_of(pac).mapped, mapped, "");
     pac_dalloc(pac, e);
     expect_u_eq(atomic_load(&cp->hooks.locked_calls), 0, "");
 }
