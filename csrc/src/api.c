@@ -10,17 +10,21 @@
  *     else alloc_slow(size, 0, "malloc()")
  *       init if needed -> tsd_fetch -> class of (size, alignment)
  *       percpu_arena: rebind to the CPU's arena (tsd_percpu_update)
- *       arena: MALLOCX_ARENA's, else the huge arena above oversize_threshold for a thread on an
- *       automatic arena (arena.h), else the thread's
- *       cacheable class, cache usable, not huge -> tcache_alloc_hard (fill on a miss)
+ *       arena: MALLOCX_ARENA's (NULL/ENOMEM if it does not exist), else the huge arena above
+ *       oversize_threshold for a thread on an automatic arena (arena.h), else the thread's
+ *       cache: MALLOCX_TCACHE(k)'s explicit cache (rebound to MALLOCX_ARENA's arena if that
+ *       differs: tcache.h), else the thread's -- never with MALLOCX_ARENA, so an object always
+ *       comes from the arena asked for, nor with MALLOCX_TCACHE_NONE
+ *       cacheable class, a cache, not huge -> tcache_alloc_hard (fill on a miss)
  *       else arena_malloc (bin for small, large extent otherwise)
  *       decay tick (every ARENA_DECAY_NTICKS slow-path events: tsd.h); count the bytes; run
  *       due events (tcache GC)
  *   free(ptr)
  *     emap entry -> class; cached class and cache bin not full -> push              (fast)
  *     else dalloc_slow(ptr, "free()")
- *       validate (unknown pointer -> fatal, naming the call) -> tcache_dalloc_hard (flush
- *       half on overflow) or arena_dalloc (which purges at once with dirty_decay_ms 0);
+ *       validate (unknown pointer -> fatal, naming the call) -> tcache_dalloc_hard into the
+ *       thread's or MALLOCX_TCACHE(k)'s cache (flush half on overflow), or arena_dalloc (which
+ *       purges at once with dirty_decay_ms 0);
  *       decay tick
  *   sdallocx(ptr, size, 0): as free, with the class taken from size: no emap lookup.
  *
