@@ -12,9 +12,9 @@
  *       percpu_arena: rebind to the CPU's arena (tsd_percpu_update)
  *       arena: MALLOCX_ARENA's (NULL/ENOMEM if it does not exist), else the huge arena above
  *       oversize_threshold for a thread on an automatic arena (arena.h), else the thread's
- *       cache: MALLOCX_TCACHE(k)'s explicit cache (rebound to MALLOCX_ARENA's arena if that
- *       differs: tcache.h), else the thread's -- never with MALLOCX_ARENA, so an object always
- *       comes from the arena asked for, nor with MALLOCX_TCACHE_NONE
+ *       cache: MALLOCX_TCACHE(k)'s explicit cache (rebound to that arena if it differs:
+ *       tcache.h), else the thread's -- never with MALLOCX_ARENA, so an object always comes
+ *       from the arena asked for, nor with MALLOCX_TCACHE_NONE
  *       cacheable class, a cache, not huge -> tcache_alloc_hard (fill on a miss)
  *       else arena_malloc (bin for small, large extent otherwise)
  *       decay tick (every ARENA_DECAY_NTICKS slow-path events: tsd.h); count the bytes; run
@@ -239,8 +239,7 @@ static NOINLINE void *alloc_slow(size_t size, int flags, const char *who) {
     if (tcache_bits >= 2) { /* MALLOCX_TCACHE(k): explicit cache k (tcache.h) */
         tcache = tcache_explicit_get(tcache_bits - 2);
         if (UNLIKELY(tcache == NULL)) return oom(who); /* unknown or destroyed cache */
-        if (arena_bits == 0) arena = tcache->arena;
-        else if (tcache->arena != arena) tcache_explicit_rebind(tcache, arena);
+        if (tcache->arena != arena) tcache_explicit_rebind(tcache, arena);
     } else if (tcache_bits == 0 && arena_bits == 0 && tsd_tcache_usable(tsd)) {
         tcache = &tsd->tcache; /* explicit arenas never take the thread's cache (arena.h) */
     }
@@ -322,19 +321,23 @@ static NOINLINE void *alloc_events(void *ret, size_t usize) {
     return ret;
 }
 
-static ALWAYS_INLINE void *malloc_fast(size_t size, const char *who) {
-    if (UNLIKELY(size > SC_LOOKUP_MAXCLASS)) return alloc_slow(size, 0, who);
-    tsd_t *tsd = tsd_get();
-    cache_bin_t *bin = &tsd->tcache.bins[sz_size2index_lookup(size)];
-    void *ret;
-    if (UNLIKELY(!cache_bin_pop(bin, &ret))) return alloc_slow(size, 0, who);
-    size_t usize = bin->usize;
+/* The tail of an allocation popped from a cache bin: count it, run the events that are due. */
+static ALWAYS_INLINE void *alloc_popped(tsd_t *tsd, void *ret, size_t usize) {
     fast_junk(ret, usize, opt_junk_alloc, JUNK_ALLOC);
     tsd->thread_allocated += usize;
     if (UNLIKELY((tsd->event_countdown -= (int64_t)usize) < 0)) {
         return alloc_events(ret, usize);
     }
     return ret;
+}
+
+static ALWAYS_INLINE void *malloc_fast(size_t size, const char *who) {
+    if (UNLIKELY(size > SC_LOOKUP_MAXCLASS)) return alloc_slow(size, 0, who);
+    tsd_t *tsd = tsd_get();
+    cache_bin_t *bin = &tsd->tcache.bins[sz_size2index_lookup(size)];
+    void *ret;
+    if (UNLIKELY(!cache_bin_pop(bin, &ret))) return alloc_slow(size, 0, who);
+    return alloc_popped(tsd, ret, bin->usize);
 }
 
 /* Push ptr of small class ind into this thread's cache; false if the slow path must run
@@ -363,6 +366,39 @@ static ALWAYS_INLINE void free_fast(void *ptr, const char *who) {
     dalloc_slow(ptr, 0, who);
 }
 
+/*
+ * Explicit caches (MALLOCX_TCACHE(k)) get fast paths of their own: the explicit cache the flags
+ * name, if they ask for nothing its bins cannot give -- no alignment, no zeroing -- or NULL (the
+ * slow path then serves the call: fills, rebinding, validation). Frees ignore MALLOCX_ARENA.
+ */
+#define FLAGS_ARENA_MASK ((int)(0xfffu << 20))
+static ALWAYS_INLINE tcache_t *explicit_cache_of(int flags) {
+    unsigned tc = FLAGS_TCACHE(flags);
+    if (tc < 2 || (flags & (0x3f | MALLOCX_ZERO)) != 0) return NULL;
+    return tcache_explicit_get(tc - 2);
+}
+
+/* Push ptr of class ind into explicit cache t; false if the slow path must run (bin full, the
+ * thread not set up, or a debug build, which validates every free there). */
+static ALWAYS_INLINE bool explicit_push(tcache_t *t, szind_t ind, void *ptr) {
+    tsd_t *tsd = tsd_get();
+    if (config_debug || tsd->state != TSD_NOMINAL) return false;
+    cache_bin_t *bin = &t->bins[ind];
+    if (!cache_bin_push(bin, ptr)) return false;
+    tsd->thread_deallocated_slow += bin->usize; /* the thread's counter (tsd.h): not in its bins */
+    return true;
+}
+
+/* sdallocx with flags: an explicit cache's push, else the slow path. Out of line, so that the
+ * flag-less fast path stays as small as it was. */
+static NOINLINE void sdalloc_flags(void *ptr, size_t size, int flags, const char *who) {
+    if (size <= SC_LOOKUP_MAXCLASS) {
+        tcache_t *t = explicit_cache_of(flags & ~FLAGS_ARENA_MASK); /* frees ignore the arena */
+        if (t != NULL && explicit_push(t, sz_size2index_lookup(size), ptr)) return;
+    }
+    dalloc_slow(ptr, flags, who);
+}
+
 static ALWAYS_INLINE void sdalloc_fast(void *ptr, size_t size, int flags, const char *who) {
     if (LIKELY(flags == 0 && size <= SC_LOOKUP_MAXCLASS)) {
         szind_t ind = sz_size2index_lookup(size);
@@ -373,8 +409,10 @@ static ALWAYS_INLINE void sdalloc_fast(void *ptr, size_t size, int flags, const 
             }
         }
         if (LIKELY(dalloc_push(ind, ptr, who))) return;
+        dalloc_slow(ptr, flags, who);
+        return;
     }
-    dalloc_slow(ptr, flags, who);
+    sdalloc_flags(ptr, size, flags, who);
 }
 
 /* ---- resizing ---- */
@@ -517,9 +555,27 @@ size_t al_malloc_usable_size(const void *ptr) {
     return sz_index2size(emap_entry_szind1(lookup_owned(ptr, "malloc_usable_size()")) - 1);
 }
 
+/* mallocx with flags: an explicit cache's pop, else the slow path (out of line: see
+ * sdalloc_flags). */
+static NOINLINE void *mallocx_flags(size_t size, int flags) {
+    tcache_t *t;
+    if (size <= SC_LOOKUP_MAXCLASS && (t = explicit_cache_of(flags)) != NULL) {
+        tsd_t *tsd = tsd_get();
+        /* The arena asked for (MALLOCX_ARENA's, else the thread's) must be the cache's. */
+        unsigned arena_bits = FLAGS_ARENA(flags);
+        unsigned want = arena_bits != 0 ? arena_bits - 1 : tsd_arena(tsd)->ind;
+        cache_bin_t *bin = &t->bins[sz_size2index_lookup(size)];
+        void *ret;
+        if (tsd->state == TSD_NOMINAL && t->arena->ind == want && cache_bin_pop(bin, &ret)) {
+            return alloc_popped(tsd, ret, bin->usize);
+        }
+    }
+    return alloc_slow(size, flags, "mallocx()");
+}
+
 void *al_mallocx(size_t size, int flags) {
     if (LIKELY(flags == 0)) return malloc_fast(size, "mallocx()");
-    return alloc_slow(size, flags, "mallocx()");
+    return mallocx_flags(size, flags);
 }
 
 void *al_rallocx(void *ptr, size_t size, int flags) {
@@ -559,8 +615,16 @@ size_t al_sallocx(const void *ptr, int flags) {
 }
 
 void al_dallocx(void *ptr, int flags) {
-    if (LIKELY(flags == 0)) free_fast(ptr, "dallocx()");
-    else dalloc_slow(ptr, flags, "dallocx()");
+    if (LIKELY(flags == 0)) {
+        free_fast(ptr, "dallocx()");
+        return;
+    }
+    tcache_t *t = explicit_cache_of(flags & ~FLAGS_ARENA_MASK); /* frees ignore the arena */
+    if (t != NULL) {
+        szind_t ind = emap_entry_szind1(emap_lookup(ptr)) - 1; /* wraps for unknown pointers */
+        if (ind < SC_NBINS && explicit_push(t, ind, ptr)) return;
+    }
+    dalloc_slow(ptr, flags, "dallocx()");
 }
 
 void al_sdallocx(void *ptr, size_t size, int flags) { sdalloc_fast(ptr, size, flags, "sdallocx()"); }

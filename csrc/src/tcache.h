@@ -93,9 +93,11 @@ size_t tcache_cached_bytes_remote(const tcache_t *t);
 /*
  * ---- explicit caches (tcache.create, MALLOCX_TCACHE(i)) ----
  * Up to TCACHES_MAX caches that belong to whoever holds their index (jemalloc's rule: one user
- * at a time; nothing locks their bins). A cache fills from its arena: the arena of the thread
- * that created it, or the MALLOCX_ARENA of the call -- when that differs, the cache is flushed
- * and rebound first, so an object always comes from the arena asked for. Explicit caches are
+ * at a time; nothing locks their bins). A cache serves and fills from one arena at a time: the
+ * MALLOCX_ARENA of the call, else the calling thread's arena (jemalloc's choice) -- when that is
+ * not the cache's arena, the cache is flushed and rebound first, so an object always comes from
+ * the arena asked for, and a cache last used with an arena since destroyed (flushed, as the
+ * contract asks: arena.h) never touches it again unless asked to. Explicit caches are
  * never garbage-collected (only flushed or destroyed). Creation, destruction, rebinding and the
  * statistics walk take the explicit-cache lock; allocation and free through a cache do not.
  * Destruction flushes under that lock, so it comes before every arena lock (ctl < background <
