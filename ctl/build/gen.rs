@@ -83,14 +83,14 @@ pub fn index_args(leaf: &Leaf) -> Vec<String> {
 fn out_ty(ty: CType) -> &'static str {
     match ty {
         CType::Bool => "bool",
-        CType::Unsigned | CType::U32 | CType::Lookup => "u32",
+        CType::Unsigned | CType::U32 | CType::Lookup | CType::Create => "u32",
         CType::U64 => "u64",
         CType::I64 => "i64",
         CType::Size => "usize",
         CType::SSize => "isize",
         CType::Str => "&'static str",
         CType::U64Ptr => "crate::ThreadLocal<u64>",
-        CType::Hooks => "*mut crate::ExtentHooks",
+        CType::Hooks => "*mut crate::RawExtentHooks",
         CType::Void => "()",
     }
 }
@@ -100,6 +100,7 @@ fn in_ty(ty: CType) -> &'static str {
     match ty {
         CType::Str => "&core::ffi::CStr",
         CType::Lookup => "*const core::ffi::c_void",
+        CType::Create => "*mut crate::RawExtentHooks",
         other => out_ty(other),
     }
 }
@@ -117,7 +118,7 @@ fn marker(ty: CType) -> &'static str {
         CType::Str => "crate::keys::Str",
         CType::U64Ptr => "crate::keys::U64Ptr",
         CType::Hooks => "crate::keys::Hooks",
-        CType::Lookup | CType::Void => unreachable!("no marker: handled apart"),
+        CType::Lookup | CType::Create | CType::Void => unreachable!("no marker: handled apart"),
     }
 }
 
@@ -136,6 +137,7 @@ fn c_ty(ty: CType) -> &'static str {
         CType::U64Ptr => "uint64_t *",
         CType::Hooks => "extent_hooks_t *",
         CType::Lookup => "void * in, unsigned out",
+        CType::Create => "extent_hooks_t * in (optional), unsigned out",
     }
 }
 
@@ -245,6 +247,49 @@ fn mib_key(leaf: &Leaf, args: &[String]) -> (String, String) {
     (s, "crate::keys::Key::Mib(mib.as_slice())".to_string())
 }
 
+/// The `# Safety` section of a hooks pointer handed to the allocator.
+const HOOKS_SAFETY: &str =
+    "`value` must point to an `extent_hooks_t` whose functions honour the extent-hook \
+     contract, and it must stay valid for as long as the arena may use it (until it is destroyed).";
+
+/// Why running a command is `unsafe` (`None`: it is safe): the commands that free every allocation
+/// of an arena.
+fn call_safety(leaf: &Leaf) -> Option<&'static str> {
+    let frees = leaf.depth() == 3
+        && leaf.starts_with(&["arena", "{i}"])
+        && matches!(leaf.leaf_name(), "reset" | "destroy");
+    frees.then_some(
+        "Every allocation of the arena is freed (and, for `destroy`, its memory goes back through \
+         its hooks and its index is reused by a later `arenas.create`): nothing may use any of \
+         them afterwards, and no thread cache may hold objects of the arena. An \
+         [`Arena`](crate::Arena) owns its index and does this safely (`Arena::reset`, and its drop).",
+    )
+}
+
+/// Why writing a key is `unsafe` (`None`: it is safe).
+fn write_safety(leaf: &Leaf) -> Option<&'static str> {
+    if leaf.ty == CType::Hooks {
+        Some(HOOKS_SAFETY)
+    } else if leaf.path == "thread.arena" {
+        Some(
+            "If `value` is an explicit arena, the calling thread's allocations (the global \
+             allocator's included) come from it from now on: every one of them must be freed \
+             before that arena is reset or destroyed, which an [`Arena`](crate::Arena) does on \
+             `reset` and on drop. Binding to an automatic arena is always sound.",
+        )
+    } else {
+        None
+    }
+}
+
+/// The `# Safety` doc lines for `why` (empty for `None`), and the `unsafe ` qualifier.
+fn safety_doc(why: Option<&str>) -> (String, &'static str) {
+    match why {
+        Some(t) => (format!("\n///\n/// # Safety\n///\n/// {t}"), "unsafe "),
+        None => (String::new(), ""),
+    }
+}
+
 /// The operations of a leaf, once for the unit struct (`by_mib = false`: by name) and once for
 /// the `_mib` struct (`by_mib = true`).
 fn ops(leaf: &Leaf, by_mib: bool) -> String {
@@ -287,9 +332,23 @@ fn ops(leaf: &Leaf, by_mib: bool) -> String {
     let mut s = String::new();
     match (leaf.ty, leaf.access) {
         (CType::Void, _) => {
+            let (safety, unsafe_c) = safety_doc(call_safety(leaf));
             let _ = write!(
                 s,
-                "/// Runs the command {how}.{idx_doc}\npub fn call({params}) -> crate::Result<()> {{\n{prep}crate::keys::call({key})\n}}\n"
+                "/// Runs the command {how}.{idx_doc}{safety}\npub {unsafe_c}fn call({params}) -> crate::Result<()> {{\n{prep}crate::keys::call({key})\n}}\n"
+            );
+        }
+        (CType::Create, _) => {
+            let (safety, _) = safety_doc(Some(HOOKS_SAFETY));
+            let safety = safety.replace("`value`", "`hooks` (unless NULL)");
+            let _ = write!(
+                s,
+                "/// Creates with the default extent hooks, {how}; returns the new index.{idx_doc}\npub fn call({params}) -> crate::Result<u32> {{\n{prep}// SAFETY: no hooks are written (the default ones).\nunsafe {{ crate::keys::create({key}, core::ptr::null_mut()) }}\n}}\n"
+            );
+            let _ = write!(
+                s,
+                "/// Creates with the extent hooks `hooks` (NULL: the default ones), {how}; returns the \
+                 new index.{idx_doc}{safety}\npub unsafe fn with_hooks({params_}hooks: {inp}) -> crate::Result<u32> {{\n{prep}crate::keys::create({key}, hooks)\n}}\n"
             );
         }
         (CType::Lookup, _) => {
@@ -300,14 +359,9 @@ fn ops(leaf: &Leaf, by_mib: bool) -> String {
         }
         (ty, access) => {
             let m = marker(ty);
-            // Writing an extent-hooks pointer hands the allocator code to call: unsafe.
-            let unsafe_w = if ty == CType::Hooks { "unsafe " } else { "" };
-            let safety = if ty == CType::Hooks {
-                "\n///\n/// # Safety\n///\n/// `value` must point to an `extent_hooks_t` whose functions honour the extent-hook \
-                 contract, and it must stay valid for as long as the arena may use it."
-            } else {
-                ""
-            };
+            // Writing an extent-hooks pointer hands the allocator code to call; binding the thread
+            // to an arena ties its allocations to that arena's reset and destroy.
+            let (safety, unsafe_w) = safety_doc(write_safety(leaf));
             if access.reads() {
                 let _ = write!(
                     s,
@@ -555,7 +609,7 @@ fn default_test(leaf: &Leaf) -> String {
         CType::I64 => "i64",
         CType::Size => "usize",
         CType::SSize => "isize",
-        CType::Str | CType::U64Ptr | CType::Hooks | CType::Lookup => "usize",
+        CType::Str | CType::U64Ptr | CType::Hooks | CType::Lookup | CType::Create => "usize",
         CType::Void => "u8",
     };
     match (leaf.ty, leaf.access) {
@@ -581,6 +635,7 @@ fn default_test(leaf: &Leaf) -> String {
                 "// A pointer the allocator does not own.\nlet local = 0u64;\nassert_eq!({p}::read({z}core::ptr::addr_of!(local).cast()), Err(Error::EINVAL));\n"
             );
         }
+        (CType::Create, _) => unreachable!("CREATE has its own test (special_test)"),
         (CType::U64Ptr, _) => {
             let _ = write!(
                 s,
@@ -611,9 +666,18 @@ fn default_test(leaf: &Leaf) -> String {
             );
         }
         (_, Access::Rw) => {
+            // Keys whose writes are `unsafe`: writing back the value in force is sound.
+            let (u, u_end) = if write_safety(leaf).is_some() {
+                (
+                    "// SAFETY: the value in force is written back.\nunsafe { ",
+                    " }",
+                )
+            } else {
+                ("", "")
+            };
             let _ = write!(
                 s,
-                "let v = {p}::read({z}).expect(\"read\");\n{p}::write({z}v).expect(\"write back\");\nassert_eq!({p}::read({z}), Ok(v));\nassert_eq!({p}::update({z}v), Ok(v));\nlet m = {p}::mib().expect(\"mib\");\nm.write({z}v).expect(\"write by MIB\");\nassert_eq!(m.read({z}), Ok(v));\n"
+                "let v = {p}::read({z}).expect(\"read\");\n{u}{p}::write({z}v){u_end}.expect(\"write back\");\nassert_eq!({p}::read({z}), Ok(v));\nassert_eq!({u}{p}::update({z}v){u_end}, Ok(v));\nlet m = {p}::mib().expect(\"mib\");\n{u}m.write({z}v){u_end}.expect(\"write by MIB\");\nassert_eq!(m.read({z}), Ok(v));\n"
             );
         }
         (_, Access::Wo) => {
@@ -627,39 +691,208 @@ fn default_test(leaf: &Leaf) -> String {
     s
 }
 
+/// Whether `path` is in the table with this type and access.
+fn has(tree: &Tree, path: &str, ty: CType, access: Access) -> bool {
+    tree.get(path)
+        .is_some_and(|l| l.ty == ty && l.access == access)
+}
+
 /// Tests for keys whose effects need a setup: epoch (reads change), explicit tcaches and arenas.
+///
+/// The templates name other keys' handles; each is used only when the table has that key with
+/// the type and access the template assumes (else the default test, or less of the special one).
+/// Arenas and caches a test creates are destroyed before it ends (when the table can destroy
+/// them); arena 0 and `MALLCTL_ARENAS_ALL` only ever see commands that must refuse them. Tests
+/// run concurrently, so nothing is asserted about an index after it was given back (a
+/// concurrent test may have been handed it again).
 fn special_test(tree: &Tree, leaf: &Leaf) -> Option<String> {
     let mut s = resolve_check(leaf);
-    match leaf.path.as_str() {
-        "epoch" => {
+    let p = rust_path(leaf);
+    let zero = cstr_lit(&zero_path(leaf));
+    let create = has(tree, "arenas.create", CType::Create, Access::Rw);
+    let destroy = has(tree, "arena.{i}.destroy", CType::Void, Access::None);
+    let lookup = has(tree, "arenas.lookup", CType::Lookup, Access::Rw);
+    let hooks = has(tree, "arena.{i}.extent_hooks", CType::Hooks, Access::Rw);
+    // Gives the test's arenas back (a list expression).
+    let teardown = |s: &mut String, arenas: &str| {
+        if destroy {
+            let _ = writeln!(
+                s,
+                "for x in {arenas} {{\n// SAFETY: the test's own arena; its allocations are not used any more.\nunsafe {{ crate::arena::destroy::call(x) }}.expect(\"destroy\");\n}}"
+            );
+        }
+    };
+    let fill = |t: &str| t.replace("@P", &p).replace("@ZERO", &zero);
+    match (leaf.path.as_str(), leaf.ty) {
+        ("epoch", _) => {
             s.push_str(
                 "let e0 = crate::epoch::read().expect(\"read\");\nlet e1 = crate::epoch::advance().expect(\"advance\");\nassert!(e1 > e0, \"epoch {e0} -> {e1}\");\nlet m = crate::epoch::mib().expect(\"mib\");\nlet e2 = m.advance().expect(\"advance by MIB\");\nassert!(e2 > e1, \"epoch {e1} -> {e2}\");\nassert!(m.read().expect(\"read by MIB\") >= e2);\ncrate::epoch::write(1).expect(\"any value advances\");\nassert!(crate::epoch::read().expect(\"read\") > e2);\n",
             );
         }
-        "tcache.create" | "tcache.flush" | "tcache.destroy" => {
-            tree.get("tcache.create")?;
-            s.push_str("let id = crate::tcache::create::read().expect(\"create\");\n");
-            if tree.get("tcache.flush").is_some() {
-                s.push_str("crate::tcache::flush::write(id).expect(\"flush\");\n");
-            }
-            if tree.get("tcache.destroy").is_some() {
-                s.push_str("crate::tcache::destroy::write(id).expect(\"destroy\");\n");
-            }
-        }
-        "arenas.create" => {
-            tree.get("arenas.narenas")?;
-            s.push_str("let a = crate::arenas::create::read().expect(\"create\");\nassert!(a < crate::arenas::narenas::read().expect(\"narenas\"));\n");
-        }
-        "arena.{i}.reset" | "arena.{i}.destroy" => {
-            let create = tree.get("arenas.create")?;
-            if !create.access.reads() {
+        ("tcache.create" | "tcache.flush" | "tcache.destroy", CType::Unsigned) => {
+            if !has(tree, "tcache.create", CType::Unsigned, Access::Ro) {
                 return None;
             }
-            let _ = write!(
-                s,
-                "let a = crate::arenas::create::read().expect(\"create\");\n{}::call(a).expect(\"on a new explicit arena\");\n",
-                rust_path(leaf)
+            s.push_str(
+                r#"let id = crate::tcache::create::read().expect("create");
+// An allocation and a free through the cache.
+let flags = arenalloc::mallocx_tcache(id);
+let p = unsafe { arenalloc::ffi::arenalloc_mallocx(64, flags) };
+assert!(!p.is_null());
+unsafe { arenalloc::ffi::arenalloc_dallocx(p, flags) };
+"#,
             );
+            if has(tree, "tcache.flush", CType::Unsigned, Access::Wo) {
+                s.push_str(
+                    r#"crate::tcache::flush::write(id).expect("flush");
+crate::tcache::flush::mib().expect("mib").write(id).expect("flush by MIB");
+assert_eq!(crate::tcache::flush::write(u32::MAX), Err(Error::EFAULT));
+"#,
+                );
+            }
+            if has(tree, "tcache.destroy", CType::Unsigned, Access::Wo) {
+                s.push_str(
+                    r#"crate::tcache::destroy::write(id).expect("destroy");
+assert_eq!(crate::tcache::destroy::write(u32::MAX), Err(Error::EFAULT));
+"#,
+                );
+            }
+            s.push_str(&fill(if leaf.access.reads() {
+                "// Writing a read-only key is refused.\nassert_eq!(unsafe { crate::raw::write::<u32>(&@ZERO[..], 0) }, Err(Error::EPERM));\n"
+            } else {
+                "// Reading a write-only key is refused.\nassert_eq!(unsafe { crate::raw::read::<u32>(&@ZERO[..]) }, Err(Error::EPERM));\n"
+            }));
+        }
+        (_, CType::Create) => {
+            s.push_str(&fill(
+                r#"let a = @P::call().expect("create");
+let m = @P::mib().expect("mib");
+let b = m.call().expect("create by MIB");
+assert_ne!(a, b);
+// The index must be read into exactly an `unsigned`, and read at all: nothing is created else.
+assert_eq!(unsafe { crate::raw::read::<u64>(&@ZERO[..]) }, Err(Error::EINVAL));
+assert_eq!(unsafe { crate::raw::write::<usize>(&@ZERO[..], 0) }, Err(Error::EINVAL));
+"#,
+            ));
+            let mut arenas = vec!["a", "b"];
+            if leaf.path == "arenas.create" {
+                if has(tree, "arenas.narenas", CType::Unsigned, Access::Ro) {
+                    s.push_str(
+                        "assert!(a.max(b) < crate::arenas::narenas::read().expect(\"narenas\"));\n",
+                    );
+                }
+                if hooks {
+                    s.push_str(&fill(
+                        r#"let h = crate::arena::extent_hooks::read(0).expect("the default hooks");
+// SAFETY: the default hooks.
+let c = unsafe { @P::with_hooks(h) }.expect("create with hooks");
+assert_eq!(crate::arena::extent_hooks::read(c), Ok(h));
+// SAFETY: NULL stands for the default hooks.
+let d = unsafe { m.with_hooks(core::ptr::null_mut()) }.expect("create with NULL hooks");
+assert_eq!(crate::arena::extent_hooks::read(d), Ok(h));
+"#,
+                    ));
+                    arenas.extend(["c", "d"]);
+                }
+                if lookup {
+                    s.push_str(
+                        r#"// Allocations of the arena are its own.
+let flags = arenalloc::mallocx_arena(a) | arenalloc::MALLOCX_TCACHE_NONE;
+let p = unsafe { arenalloc::ffi::arenalloc_mallocx(100, flags) };
+assert!(!p.is_null());
+assert_eq!(crate::arenas::lookup::read(p.cast_const()), Ok(a));
+unsafe { arenalloc::ffi::arenalloc_sdallocx(p, 100, arenalloc::MALLOCX_TCACHE_NONE) };
+"#,
+                    );
+                }
+                teardown(&mut s, &format!("[{}]", arenas.join(", ")));
+            }
+        }
+        ("arena.{i}.reset" | "arena.{i}.destroy", CType::Void) => {
+            if !create {
+                return None;
+            }
+            s.push_str(&fill(
+                r#"let a = crate::arenas::create::call().expect("create");
+let flags = arenalloc::mallocx_arena(a) | arenalloc::MALLOCX_TCACHE_NONE;
+let small = unsafe { arenalloc::ffi::arenalloc_mallocx(64, flags) };
+let large = unsafe { arenalloc::ffi::arenalloc_mallocx(1 << 20, flags) };
+assert!(!small.is_null() && !large.is_null());
+// SAFETY: the test's own arena; its two allocations are not used any more.
+unsafe { @P::call(a) }.expect("on a new explicit arena");
+let b = crate::arenas::create::call().expect("create");
+// SAFETY: the test's own (empty) arena.
+unsafe { @P::mib().expect("mib").call(b) }.expect("by MIB");
+// Automatic arenas and the every-arena index are refused (SAFETY: so nothing is freed).
+assert_eq!(unsafe { @P::call(0) }, Err(Error::EFAULT));
+assert_eq!(unsafe { @P::call(crate::ARENAS_ALL) }, Err(Error::EFAULT));
+// Reading a command is refused.
+assert_eq!(unsafe { crate::raw::read::<u64>(&@ZERO[..]) }, Err(Error::EPERM));
+"#,
+            ));
+            if leaf.leaf_name() == "reset" {
+                s.push_str(
+                    r#"// A reset arena stays usable.
+let again = unsafe { arenalloc::ffi::arenalloc_mallocx(64, flags) };
+assert!(!again.is_null());
+"#,
+                );
+                if lookup {
+                    s.push_str(
+                        "assert_eq!(crate::arenas::lookup::read(again.cast_const()), Ok(a));\n",
+                    );
+                }
+                s.push_str("unsafe { arenalloc::ffi::arenalloc_sdallocx(again, 64, arenalloc::MALLOCX_TCACHE_NONE) };\n");
+                teardown(&mut s, "[a, b]");
+            } else {
+                s.push_str(&fill(
+                    "// The index of the destroyed arenas' merged statistics is no arena.\nassert_eq!(unsafe { @P::call(crate::ARENAS_DESTROYED) }, Err(Error::EFAULT));\n",
+                ));
+                if has(tree, "arena.{i}.initialized", CType::Bool, Access::Ro) {
+                    s.push_str("crate::epoch::advance().expect(\"epoch\");\nassert_eq!(crate::arena::initialized::read(crate::ARENAS_DESTROYED), Ok(true));\n");
+                }
+            }
+        }
+        ("arena.{i}.extent_hooks", CType::Hooks) if leaf.access == Access::Rw && create => {
+            s.push_str(&fill(
+                r#"let h = @P::read(0).expect("read");
+assert!(!h.is_null());
+let a = crate::arenas::create::call().expect("create");
+assert_eq!(@P::read(a), Ok(h));
+// SAFETY: the hooks in force are written back.
+assert_eq!(unsafe { @P::update(a, h) }, Ok(h));
+let m = @P::mib().expect("mib");
+assert_eq!(m.read(a), Ok(h));
+assert_eq!(unsafe { m.update(a, h) }, Ok(h));
+unsafe { @P::write(0, h) }.expect("arena 0: write back");
+// NULL is no hook table.
+assert_eq!(unsafe { @P::write(a, core::ptr::null_mut()) }, Err(Error::EINVAL));
+assert_eq!(@P::read(a), Ok(h));
+"#,
+            ));
+            teardown(&mut s, "[a]");
+        }
+        ("arena.{i}.retain_grow_limit", CType::Size) if leaf.access == Access::Rw && create => {
+            if !has(tree, "arenas.page", CType::Size, Access::Ro) {
+                return None;
+            }
+            s.push_str(&fill(
+                r#"let page = crate::arenas::page::read().expect("page");
+let v0 = @P::read(0).expect("read arena 0");
+assert!(v0 >= page && v0 % page == 0, "{v0}");
+let a = crate::arenas::create::call().expect("create");
+let v = @P::read(a).expect("read");
+assert!(v >= page && v % page == 0, "{v}");
+// Writes round down to pages; less than a page is refused.
+assert_eq!(@P::update(a, 3 * page + 1), Ok(v));
+assert_eq!(@P::read(a), Ok(3 * page));
+assert_eq!(@P::write(a, page - 1), Err(Error::EINVAL));
+let m = @P::mib().expect("mib");
+m.write(a, v).expect("write by MIB");
+assert_eq!(m.read(a), Ok(v));
+"#,
+            ));
+            teardown(&mut s, "[a]");
         }
         _ => return None,
     }

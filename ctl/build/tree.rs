@@ -42,6 +42,8 @@ pub enum CType {
     Hooks,
     /// in: `void *`, out: `unsigned`
     Lookup,
+    /// in (optional): `extent_hooks_t *`, out: `unsigned` (a creation: `arenas.create`)
+    Create,
 }
 
 impl CType {
@@ -59,6 +61,7 @@ impl CType {
             "U64_PTR" => CType::U64Ptr,
             "HOOKS" => CType::Hooks,
             "LOOKUP" => CType::Lookup,
+            "CREATE" => CType::Create,
             _ => return None,
         })
     }
@@ -78,6 +81,7 @@ impl CType {
             CType::U64Ptr => "U64_PTR",
             CType::Hooks => "HOOKS",
             CType::Lookup => "LOOKUP",
+            CType::Create => "CREATE",
         }
     }
 
@@ -360,6 +364,13 @@ fn leaf(line: usize, args: &[String]) -> PResult<Leaf> {
             return err(
                 line,
                 format!("`{path}`: LOOKUP needs RW (pointer in, index out)"),
+            )
+        }
+        (CType::Create, Access::Rw) => {}
+        (CType::Create, _) => {
+            return err(
+                line,
+                format!("`{path}`: CREATE needs RW (optional hooks in, index out)"),
             )
         }
         (CType::U64Ptr, Access::Ro) => {}

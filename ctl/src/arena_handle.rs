@@ -94,6 +94,31 @@ impl Handle {
     pub fn initialized(self) -> Result<bool> {
         crate::arena::initialized::read(self.index)
     }
+
+    /// `arena.<i>.retain_grow_limit`: the largest step by which the arena grows its memory
+    /// (1 GiB by default).
+    pub fn retain_grow_limit(self) -> Result<usize> {
+        crate::arena::retain_grow_limit::read(self.index)
+    }
+
+    /// Sets `arena.<i>.retain_grow_limit` (rounded down to pages; `EINVAL` below one page).
+    pub fn set_retain_grow_limit(self, bytes: usize) -> Result<()> {
+        crate::arena::retain_grow_limit::write(self.index, bytes)
+    }
+
+    /// The arena's extent hooks (`arena.<i>.extent_hooks`; arenalloc's own table for arenas
+    /// created without hooks of their own).
+    pub fn extent_hooks(self) -> Result<*mut crate::RawExtentHooks> {
+        crate::arena::extent_hooks::read(self.index)
+    }
+
+    /// The arena's statistics (`stats.arenas.<i>.*`), after advancing the epoch (`ENOENT` if the
+    /// arena does not exist).
+    #[cfg(feature = "stats")]
+    pub fn stats(self) -> Result<crate::snapshot::ArenaStats> {
+        crate::epoch::advance()?;
+        crate::snapshot::ArenaStatsMibs::new()?.read(self.index)
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use core::ptr;
 
 pub(crate) use crate::raw::Key;
 use crate::raw::{ctl, read_key, static_str, update_key, write_key};
-use crate::{Error, ExtentHooks, Mib, Result, ThreadLocal};
+use crate::{Error, Mib, RawExtentHooks, Result, ThreadLocal};
 
 /// How a C type crosses the boundary: its C representation and the Rust value read out of it.
 pub(crate) trait Value {
@@ -70,7 +70,7 @@ number! {
     /// `ssize_t`.
     SSize = isize;
     /// `extent_hooks_t *` (writing it is `unsafe` in the handles).
-    Hooks = *mut ExtentHooks;
+    Hooks = *mut RawExtentHooks;
 }
 
 /// `bool`: one byte, read as `u8` so that no byte the C side writes is an invalid `bool`.
@@ -177,6 +177,32 @@ pub(crate) fn lookup(key: Key<'_>, p: *const c_void) -> Result<u32> {
             size_of::<*const c_void>(),
         )?;
     }
+    if len != size_of::<core::ffi::c_uint>() {
+        return Err(Error::EINVAL);
+    }
+    Ok(out)
+}
+
+/// A CREATE key: writes `hooks` unless it is NULL, reads the new `unsigned` index.
+///
+/// # Safety
+///
+/// `hooks` is NULL or points to an `extent_hooks_t` that honours the extent-hook contract and
+/// stays valid for as long as what is created may use it.
+#[inline]
+pub(crate) unsafe fn create(key: Key<'_>, hooks: *mut RawExtentHooks) -> Result<u32> {
+    let mut out: core::ffi::c_uint = 0;
+    let mut len = size_of::<core::ffi::c_uint>();
+    let (newp, newlen) = if hooks.is_null() {
+        (ptr::null_mut(), 0)
+    } else {
+        (
+            ptr::addr_of!(hooks).cast_mut().cast(),
+            size_of::<*mut RawExtentHooks>(),
+        )
+    };
+    // SAFETY: `out` is the `unsigned` CREATE reads into; `hooks` is the caller's.
+    ctl(key, ptr::addr_of_mut!(out).cast(), &mut len, newp, newlen)?;
     if len != size_of::<core::ffi::c_uint>() {
         return Err(Error::EINVAL);
     }

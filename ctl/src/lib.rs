@@ -46,6 +46,27 @@
 //! `.set_dirty_decay_ms(ms)`, ...: an [`arena::Handle`]); background purge threads through
 //! [`background_thread`] and [`max_background_threads`].
 //!
+//! Arenas of your own: [`Arena`] creates an explicit arena (`arenas.create`), optionally with
+//! extent hooks written in Rust ([`ExtentHooks`]), and is an allocator for collections
+//! (`allocator_api2`, on stable Rust); dropping it destroys the arena and gives all of its memory
+//! back at once:
+//!
+//! ```
+//! use arenalloc_ctl::allocator_api2::vec::Vec;
+//! use arenalloc_ctl::Arena;
+//!
+//! # fn main() -> arenalloc_ctl::Result<()> {
+//! let arena = Arena::new()?;
+//! let mut v = Vec::new_in(&arena);
+//! v.extend(0..100_000u64);
+//! # #[cfg(feature = "stats")]
+//! assert!(arena.stats()?.large_allocated >= 800_000);
+//! # Ok(()) }
+//! ```
+//!
+//! Explicit thread caches for `MALLOCX_TCACHE(i)`: [`tcache::create`], [`tcache::flush`],
+//! [`tcache::destroy`].
+//!
 //! Anything else: [`raw`] (by name or MIB, the caller picks the type). A whole view at one epoch:
 //! [`Snapshot::take`]. The human report: `stats::print`. Errors are the `errno` codes of
 //! `mallctl` ([`Error`]).
@@ -55,12 +76,12 @@
 //! * `stats` (default): the statistics keys and [`Snapshot`] (also builds the core with stats).
 //! * `background_threads` (default): background purge threads on by default in the core
 //!   (forwarded to `arenalloc/background_threads`).
-//! * `std`: `std::error::Error` for [`Error`]; a panic in a `stats::print_with` callback is caught
+//! * `std`: `std::error::Error` for [`Error`] and [`Declined`]; a panic in a `stats::print_with` callback is caught
 //!   at the C boundary and resumed after it (without `std` it aborts).
 //! * `serde`: `Serialize` for [`Snapshot`] and its parts.
 //! * `prometheus`: `metrics::render()`.
 //!
-//! The crate is `no_std` (it uses `alloc` for snapshots and reports).
+//! The crate is `no_std` (it uses `alloc` for snapshots, reports and the hooks of an [`Arena`]).
 #![no_std]
 #![deny(missing_docs)]
 
@@ -74,8 +95,10 @@ use arenalloc as _;
 use core::marker::PhantomData;
 use core::ops::{Index, IndexMut};
 
+mod arena_alloc;
 mod arena_handle;
 mod error;
+mod hooks;
 mod keys;
 #[cfg(any(feature = "prometheus", test))]
 #[cfg(feature = "stats")]
@@ -85,13 +108,20 @@ pub mod raw;
 #[cfg(feature = "stats")]
 pub mod snapshot;
 
+/// The `allocator-api2` crate [`Arena`] implements `Allocator` of (its `vec::Vec`, `boxed::Box`;
+/// `hashbrown` uses the same crate).
+pub use allocator_api2;
+pub use arena_alloc::Arena;
 pub use arena_handle::{arena, decay, purge};
 pub use error::{Error, ErrorKind, Result};
+pub use hooks::{Declined, DefaultHooks, ExtentHooks, HookResult};
 #[cfg(feature = "stats")]
 pub use snapshot::Snapshot;
 
-/// The C `extent_hooks_t` (see `arenalloc::ffi`).
-pub type ExtentHooks = arenalloc::ffi::extent_hooks_t;
+/// The C `extent_hooks_t`, jemalloc's table of nine extent hooks (see `arenalloc::ffi`): what
+/// `arena.<i>.extent_hooks` and `arenas.create` take. [`ExtentHooks`] is the Rust trait that
+/// [`Arena::with_hooks`] puts behind such a table.
+pub type RawExtentHooks = arenalloc::ffi::extent_hooks_t;
 
 /// The arena index that stands for all arenas merged (`MALLCTL_ARENAS_ALL`).
 pub const ARENAS_ALL: u32 = arenalloc::ffi::MALLCTL_ARENAS_ALL;

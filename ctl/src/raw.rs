@@ -198,8 +198,14 @@ pub unsafe fn update<T: Copy>(name: &(impl AsName + ?Sized), value: T) -> Result
 }
 
 /// Runs the command key `name` (a key of type `void`: neither read nor written).
-pub fn call(name: &(impl AsName + ?Sized)) -> Result<()> {
-    // SAFETY: no value pointers.
+///
+/// # Safety
+///
+/// Some commands free memory: `arena.<i>.reset` and `arena.<i>.destroy` free every allocation of
+/// arena i, which nothing may use afterwards (their typed handles say more; an
+/// [`Arena`](crate::Arena) owns its index, and resets and destroys it safely).
+pub unsafe fn call(name: &(impl AsName + ?Sized)) -> Result<()> {
+    // SAFETY: no value pointers; what the command does is the caller's.
     name.with_name(|n| unsafe {
         ctl(
             Key::Name(n),
@@ -239,8 +245,12 @@ pub unsafe fn update_mib<T: Copy>(mib: &[usize], value: T) -> Result<T> {
 }
 
 /// Runs the command key at `mib`.
-pub fn call_mib(mib: &[usize]) -> Result<()> {
-    // SAFETY: no value pointers.
+///
+/// # Safety
+///
+/// As [`call()`].
+pub unsafe fn call_mib(mib: &[usize]) -> Result<()> {
+    // SAFETY: no value pointers; what the command does is the caller's.
     unsafe {
         ctl(
             Key::Mib(mib),

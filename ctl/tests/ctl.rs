@@ -112,12 +112,13 @@ fn thread_arena_and_lookup() {
         arenas::lookup::read(std::ptr::addr_of!(x).cast()),
         Err(Error::EINVAL)
     );
-    // Binding to another arena and back.
+    // Binding to another arena and back. SAFETY (the writes): this test binary creates no
+    // explicit arena, so both are automatic arenas (never reset or destroyed).
     let other = (mine + 1) % narenas;
-    assert_eq!(thread::arena::update(other), Ok(mine));
+    assert_eq!(unsafe { thread::arena::update(other) }, Ok(mine));
     assert_eq!(thread::arena::read(), Ok(other));
-    thread::arena::write(mine).unwrap();
-    assert_eq!(thread::arena::write(narenas), Err(Error::EFAULT));
+    unsafe { thread::arena::write(mine) }.unwrap();
+    assert_eq!(unsafe { thread::arena::write(narenas) }, Err(Error::EFAULT));
     assert_eq!(thread::arena::read(), Ok(mine));
     // `initialized` is as of the last refresh.
     epoch::advance().unwrap();
@@ -166,7 +167,8 @@ fn unknown_names_are_enoent() {
     }
     assert_eq!(stats::arenas::pactive::read(100_000), Err(Error::ENOENT));
     assert_eq!(Error::ENOENT.kind(), ErrorKind::NotFound);
-    assert_eq!(raw::call("no.such.command"), Err(Error::ENOENT));
+    // SAFETY: no such key: nothing runs.
+    assert_eq!(unsafe { raw::call("no.such.command") }, Err(Error::ENOENT));
 }
 
 #[test]

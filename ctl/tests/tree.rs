@@ -51,6 +51,8 @@ fn fixture_parses() {
     // A trailing // comment after an entry.
     assert_eq!(t.get("stats.mapped").expect("leaf").doc, "bytes mapped");
 
+    let create = t.get("arenas.create").expect("leaf");
+    assert_eq!((create.ty, create.access), (CType::Create, Access::Rw));
     let lookup = t.get("arenas.lookup").expect("leaf");
     assert_eq!((lookup.ty, lookup.access), (CType::Lookup, Access::Rw));
     let flush = t.get("thread.tcache.flush").expect("leaf");
@@ -116,6 +118,10 @@ fn malformed_entries_name_their_line() {
             "U64_PTR is read only",
         ),
         (
+            "CTL(\"a.b\", CREATE, RO, ALWAYS, VALUE(x), \"d\")",
+            "CREATE needs RW",
+        ),
+        (
             "CTL(\"a.b\", U64, RO, ALWAYS, VALUE(x), \"d)",
             "unterminated",
         ),
@@ -170,7 +176,16 @@ fn handles_are_generated_per_leaf() {
     assert!(h.contains("pub fn call(arena: u32) -> crate::Result<()>"));
     assert!(h.contains("pub fn read(ptr: *const core::ffi::c_void) -> crate::Result<u32>"));
     assert!(h.contains("pub fn read() -> crate::Result<crate::ThreadLocal<u64>>"));
-    assert!(h.contains("pub unsafe fn write(arena: u32, value: *mut crate::ExtentHooks)"));
+    assert!(h.contains("pub unsafe fn write(arena: u32, value: *mut crate::RawExtentHooks)"));
+    // CREATE: the default hooks, or hooks of one's own (unsafe).
+    assert!(h.contains("pub fn call() -> crate::Result<u32>"));
+    assert!(h.contains(
+        "pub unsafe fn with_hooks(hooks: *mut crate::RawExtentHooks) -> crate::Result<u32>"
+    ));
+    assert!(h.contains("pub unsafe fn with_hooks(&self, hooks: *mut crate::RawExtentHooks)"));
+    // The commands that free every allocation of an arena are unsafe.
+    assert!(h.contains("pub unsafe fn call(arena: u32) -> crate::Result<()>"));
+    assert!(h.contains("pub fn call(arena: u32) -> crate::Result<()>")); // purge stays safe
     assert!(h.contains("pub fn write(arena: u32, value: &core::ffi::CStr)"));
     assert!(h.contains("pub fn update(value: bool) -> crate::Result<bool>"));
     assert!(h.contains("pub fn write(value: u32) -> crate::Result<()>")); // tcache.flush (WO)
