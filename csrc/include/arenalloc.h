@@ -48,7 +48,22 @@ extern "C" {
 #define MALLCTL_ARENAS_ALL 4096
 #define MALLCTL_ARENAS_DESTROYED 4097
 
-/* ---- extent hooks: jemalloc's extent_hooks_t ABI, field for field ---- */
+/*
+ * ---- extent hooks: jemalloc's extent_hooks_t ABI, field for field ----
+ *
+ * An arena gets all of its pages through its hooks ("arenas.create" with a hooks pointer, or
+ * "arena.<i>.extent_hooks"). jemalloc's conventions: alloc returns NULL on failure (with
+ * new_addr NULL, any address aligned to `alignment`; *zero and *commit in: wanted, out: what the
+ * memory is); every bool hook returns false on success and true on failure or to opt out; a NULL
+ * member always opts out. The hooks are called without the allocator's locks (they may call
+ * malloc and free), for any thread, and must stay valid while the arena uses them. arenalloc
+ * grows an arena in steps (2 MiB first, doubling up to "arena.<i>.retain_grow_limit") and cuts
+ * them with split; it coalesces free neighbours with merge; it purges with dalloc, decommit,
+ * purge_forced, purge_lazy (in that order of preference, unless muzzy decay wants purge_lazy
+ * first); "arena.<i>.destroy" ends with destroy for whatever is left. Reading
+ * "arena.0.extent_hooks" gives the default (mmap-based) hooks, for hooks that delegate.
+ * Metadata never comes from the hooks.
+ */
 
 typedef struct extent_hooks_s extent_hooks_t;
 
@@ -124,10 +139,11 @@ int arenalloc_mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t 
  * write_cb(cbopaque, chunk) in NUL-terminated chunks of at most 4095 bytes (write_cb NULL:
  * arenalloc_malloc_message, or stderr). opts (NULL = ""), jemalloc's characters: J JSON instead
  * of text; g omit version, config.*, opt.*, arenas.*; m omit the merged arenas; a omit each
- * arena; b omit the per-bin tables; l omit the per-large-class tables; d, x, e, h (destroyed
- * arenas, mutex, extent and HPA statistics) have nothing to omit yet; others are ignored. The
- * JSON document is {"arenalloc": {"version", "config", "opt", "arenas", "stats",
- * "stats.arenas": {"merged", "0", ...}}}, keyed by the mallctl names (docs/mallctl.md).
+ * arena; b omit the per-bin tables; l omit the per-large-class tables; d omit the destroyed
+ * arenas' statistics (shown once an arena was destroyed); x, e, h (mutex, extent and HPA
+ * statistics) have nothing to omit yet; others are ignored. The JSON document is
+ * {"arenalloc": {"version", "config", "opt", "arenas", "stats", "stats.arenas": {"merged",
+ * "destroyed", "0", ...}}}, keyed by the mallctl names (docs/mallctl.md).
  * Never allocates; write_cb is called with no lock held and may call anything.
  */
 void arenalloc_malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque,
