@@ -36,7 +36,7 @@ static void set(void *addr, emap_entry_t v) {
     uintptr_t a = (uintptr_t)addr;
     emap_entry_t *leaf = leaf_for(a);
     al_assert(leaf != NULL);
-    __atomic_store_n(&leaf[(a >> LG_PAGE) & EMAP_LEAF_MASK], v, __ATOMIC_RELAXED);
+    __atomic_store_n(&leaf[(a >> LG_PAGE) & EMAP_LEAF_MASK], v, __ATOMIC_RELEASE);
 }
 
 static emap_entry_t pack(edata_t *e, unsigned szind1, bool slab) {

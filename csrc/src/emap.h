@@ -10,7 +10,9 @@
  * Other pages hold stale or zero entries and must not be trusted.
  *
  * Concurrency: reads are lock-free (two dependent loads); writes happen under the lock that owns
- * the extent. Leaves are created when the page allocator maps new memory (emap_prepare), never
+ * the extent, with release stores read by acquire loads (plain moves on x86), so a reader that
+ * finds an entry -- e.g. a page allocator probing a neighbour of another arena -- also sees the
+ * descriptor as it was when the entry was written. Leaves are created when the page allocator maps new memory (emap_prepare), never
  * on a read, and never freed, so a reader may follow any root pointer it sees.
  *
  * Entry layout: bits 0-47 descriptor address, bit 48 slab, bits 56-63 size class + 1
@@ -39,7 +41,7 @@ static ALWAYS_INLINE emap_entry_t emap_lookup(const void *ptr) {
     if (UNLIKELY(ri >= ((uintptr_t)1 << EMAP_ROOT_BITS))) return 0;
     emap_entry_t *leaf = __atomic_load_n(&emap_root[ri], __ATOMIC_ACQUIRE);
     if (UNLIKELY(leaf == NULL)) return 0;
-    return __atomic_load_n(&leaf[(a >> LG_PAGE) & EMAP_LEAF_MASK], __ATOMIC_RELAXED);
+    return __atomic_load_n(&leaf[(a >> LG_PAGE) & EMAP_LEAF_MASK], __ATOMIC_ACQUIRE);
 }
 
 static ALWAYS_INLINE edata_t *emap_entry_edata(emap_entry_t e) {
