@@ -7,8 +7,9 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
-/// `check` and `stress` build into the same directory (csrc/build/test): never at the same time.
-/// The sanitizer builds and `preload` use directories of their own.
+/// `check` and `stress` build into the same directory (csrc/build/test), and `check` (its
+/// examples) and `preload` both build the library (csrc/build/lib, libarenalloc.a): never at the
+/// same time. The sanitizer builds use directories of their own.
 static BUILD_TEST: Mutex<()> = Mutex::new(());
 
 fn tool_works(program: &str) -> bool {
@@ -65,5 +66,6 @@ fn stress() {
 
 #[test]
 fn preload() {
+    let _serial = BUILD_TEST.lock().unwrap_or_else(|e| e.into_inner());
     make(&["preload"]);
 }

@@ -18,6 +18,10 @@
 #             (Debian's libjemalloc-dev; skipped without it): run as built against real jemalloc
 #             (the checks are jemalloc's contract), then under the preload, where arenalloc must
 #             serve every jemalloc symbol and answer every mallctl the same way
+#   jemalloc hooks
+#             jemalloc_hooks.c (custom extent hooks through jemalloc's API), built against
+#             Debian's jemalloc (skipped without it) and against include/jemalloc/jemalloc.h +
+#             libarenalloc.a; both builds run and must pass, the first also under the preload
 #   python3 ctypes stats
 #             jemalloc_stats.py, a typical ctypes mallctl stats script, under the preload; and
 #             under LD_PRELOAD of Debian's libjemalloc.so.2 as the reference, where installed
@@ -267,6 +271,40 @@ else
     else
         run_client "jemalloc client (Debian's jemalloc, no preload)" jemalloc $to "$tmp/jemalloc_client"
         run_client "jemalloc client (LD_PRELOAD)" arenalloc env LD_PRELOAD="$lib" $to "$tmp/jemalloc_client"
+    fi
+fi
+
+# ---- custom extent hooks written against jemalloc's API ----
+# jemalloc_hooks.c (arenas.create with counting hooks that forward to the default ones,
+# MALLOCX_ARENA, arena.<i>.purge/destroy) includes <jemalloc/jemalloc.h> and nothing else of
+# arenalloc: built once against Debian's jemalloc (the reference: its checks are jemalloc's
+# contract) and once against arenalloc's include/jemalloc/jemalloc.h shim and libarenalloc.a
+# (beside the shared library), so jemalloc code compiles and behaves the same on arenalloc.
+if ! command -v "$cc" >/dev/null 2>&1; then
+    skip "jemalloc hooks" "$cc not found"
+else
+    incdir=$(cd "$here/../../include" && pwd)
+    static=$(dirname "$lib")/libarenalloc.a
+    if ! "$cc" -o "$tmp/je-probe" "$tmp/je-probe.c" -ljemalloc >/dev/null 2>&1; then
+        skip "jemalloc hooks (Debian's jemalloc)" \
+            "jemalloc's header or library not found (apt-get install libjemalloc-dev)"
+    elif ! "$cc" -O2 -g -Wall -Wextra -Wno-unused-parameter -o "$tmp/jemalloc_hooks-je" \
+        "$here/jemalloc_hooks.c" -ljemalloc 2>"$tmp/err"; then
+        fail "jemalloc hooks (Debian's jemalloc)" "cannot compile jemalloc_hooks.c"
+        show "$tmp/err"
+    else
+        run_client "jemalloc hooks (Debian's jemalloc)" jemalloc $to "$tmp/jemalloc_hooks-je"
+        run_client "jemalloc hooks (-ljemalloc build, LD_PRELOAD)" arenalloc \
+            env LD_PRELOAD="$lib" $to "$tmp/jemalloc_hooks-je"
+    fi
+    if [ ! -f "$static" ]; then
+        fail "jemalloc hooks (arenalloc)" "$static not found (run make first)"
+    elif ! "$cc" -O2 -g -Wall -Wextra -Wno-unused-parameter -I"$incdir" \
+        -o "$tmp/jemalloc_hooks-al" "$here/jemalloc_hooks.c" "$static" -pthread 2>"$tmp/err"; then
+        fail "jemalloc hooks (arenalloc)" "cannot compile jemalloc_hooks.c against include/jemalloc/jemalloc.h"
+        show "$tmp/err"
+    else
+        run_client "jemalloc hooks (arenalloc, static)" arenalloc $to "$tmp/jemalloc_hooks-al"
     fi
 fi
 
