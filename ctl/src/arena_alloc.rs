@@ -330,17 +330,8 @@ unsafe impl Allocator for Arena {
             return self.allocate(new_layout);
         }
         // SAFETY: the caller's: `ptr` is a live block of `old_layout`, and the new size is at
-        // least the old one (non-zero). On failure the old block stays as it was.
-        block(
-            unsafe {
-                ffi::arenalloc_rallocx(
-                    ptr.as_ptr().cast(),
-                    new_layout.size(),
-                    self.flags(new_layout.align()),
-                )
-            },
-            new_layout.size(),
-        )
+        // least the old one (non-zero).
+        unsafe { self.resize(ptr, new_layout) }
     }
 
     unsafe fn grow_zeroed(
@@ -379,16 +370,25 @@ unsafe impl Allocator for Arena {
         }
         // SAFETY: the caller's: `ptr` is a live block of `old_layout` (non-zero, since the new
         // size is not larger and not zero).
-        block(
-            unsafe {
-                ffi::arenalloc_rallocx(
-                    ptr.as_ptr().cast(),
-                    new_layout.size(),
-                    self.flags(new_layout.align()),
-                )
-            },
-            new_layout.size(),
-        )
+        unsafe { self.resize(ptr, new_layout) }
+    }
+}
+
+impl Arena {
+    /// `rallocx` into the arena: in place or moved; on failure the old block stays as it was.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live block of this arena, of non-zero size; `new_layout.size()` is not zero.
+    unsafe fn resize(
+        &self,
+        ptr: NonNull<u8>,
+        new_layout: Layout,
+    ) -> core::result::Result<NonNull<[u8]>, AllocError> {
+        let flags = self.flags(new_layout.align());
+        // SAFETY: the caller's.
+        let p = unsafe { ffi::arenalloc_rallocx(ptr.as_ptr().cast(), new_layout.size(), flags) };
+        block(p, new_layout.size())
     }
 }
 

@@ -56,16 +56,6 @@ static unsigned arena_create(void) {
     return ind;
 }
 
-static int arena_cmd(unsigned ind, const char *what) {
-    char name[64];
-    snprintf(name, sizeof(name), "arena.%u.%s", ind, what);
-    return mallctl(name, NULL, NULL, NULL, 0);
-}
-
-static void arena_destroy(unsigned ind) {
-    assert_d_eq(arena_cmd(ind, "destroy"), 0, "arena.%u.destroy", ind);
-}
-
 static int read_hooks(unsigned ind, extent_hooks_t **h) {
     char name[64];
     size_t sz = sizeof(*h);
@@ -96,20 +86,6 @@ static unsigned lookup(void *p) {
 static unsigned thread_arena(void) { return read_unsigned("thread.arena"); }
 
 static int bind(unsigned ind) { return mallctl("thread.arena", NULL, NULL, &ind, sizeof(ind)); }
-
-static size_t astat(unsigned ind, const char *field) {
-    char name[96];
-    epoch_advance();
-    snprintf(name, sizeof(name), "stats.arenas.%u.%s", ind, field);
-    return read_size(name);
-}
-
-static uint64_t astat_u64(unsigned ind, const char *field) {
-    char name[96];
-    epoch_advance();
-    snprintf(name, sizeof(name), "stats.arenas.%u.%s", ind, field);
-    return read_u64(name);
-}
 
 /* A counter of stats.arenas.4097, 0 while no arena was ever destroyed (the key is ENOENT). */
 static uint64_t destroyed_u64(const char *field) {
@@ -232,13 +208,13 @@ TEST_BEGIN(test_mallocx_arena_and_lookup) {
     p = rallocx(p, 40, MALLOCX_ARENA(a));
     assert_ptr_not_null(p, "");
     expect_u_eq(lookup(p), a, "shrunk by rallocx");
-    expect_zu_gt(astat(a, "small.allocated"), 0, "");
-    expect_zu_ge(astat(a, "large.allocated"), 2 * (16 * MiB + 4 * MiB + 100 * KiB + 16 * KiB), "");
+    expect_zu_gt(arena_stat(a, "small.allocated"), 0, "");
+    expect_zu_ge(arena_stat(a, "large.allocated"), 2 * (16 * MiB + 4 * MiB + 100 * KiB + 16 * KiB), "");
 
     /* Frees ignore MALLOCX_ARENA: the pointer knows its arena. */
-    uint64_t nd = astat_u64(a, "large.ndalloc");
+    uint64_t nd = arena_stat_u64(a, "large.ndalloc");
     dallocx(uncached[NS - 1], MALLOCX_ARENA(0) | NONE);
-    expect_u64_eq(astat_u64(a, "large.ndalloc"), nd + 1, "freed to arena %u", a);
+    expect_u64_eq(arena_stat_u64(a, "large.ndalloc"), nd + 1, "freed to arena %u", a);
     sdallocx(uncached[0], sizes[0], MALLOCX_ARENA(0));
     for (unsigned k = 0; k < NS; k++) {
         arenalloc_free(cached[k]);
@@ -249,8 +225,8 @@ TEST_BEGIN(test_mallocx_arena_and_lookup) {
     arenalloc_free(m);
     arenalloc_free(big);
     expect_d_eq(mallctl("thread.tcache.flush", NULL, NULL, NULL, 0), 0, "");
-    expect_zu_eq(astat(a, "small.allocated"), 0, "everything went back to arena %u", a);
-    expect_zu_eq(astat(a, "large.allocated"), 0, "");
+    expect_zu_eq(arena_stat(a, "small.allocated"), 0, "everything went back to arena %u", a);
+    expect_zu_eq(arena_stat(a, "large.allocated"), 0, "");
     arena_destroy(a);
 }
 TEST_END
@@ -301,7 +277,7 @@ TEST_BEGIN(test_thread_binding) {
     snprintf(name, sizeof(name), "stats.arenas.%u.nthreads", a);
     epoch_advance();
     expect_u_eq(read_unsigned(name), 1, "one thread bound");
-    expect_zu_gt(astat(a, "small.allocated") + astat(a, "large.allocated"), 1 * MiB, "");
+    expect_zu_gt(arena_stat(a, "small.allocated") + arena_stat(a, "large.allocated"), 1 * MiB, "");
     expect_d_eq(arena_cmd(a, "destroy"), EFAULT, "a thread is bound to it");
     expect_true(arena_initialized(a), "the refused destroy left it alone");
     pthread_barrier_wait(&barrier);
@@ -309,7 +285,7 @@ TEST_BEGIN(test_thread_binding) {
     pthread_barrier_destroy(&barrier);
     epoch_advance();
     expect_u_eq(read_unsigned(name), 0, "the thread left");
-    expect_zu_eq(astat(a, "large.allocated"), 0, "");
+    expect_zu_eq(arena_stat(a, "large.allocated"), 0, "");
 
     /* Rebinding counts too: this thread binds, allocates, goes back, and destroy is allowed. */
     unsigned mine = thread_arena();
@@ -429,25 +405,25 @@ TEST_BEGIN(test_reset) {
         assert_ptr_not_null(p, "");
         memset(p, 4, 20 * KiB);
     }
-    expect_zu_gt(astat(a, "small.allocated"), 0, "");
-    expect_zu_gt(astat(a, "large.allocated"), 0, "");
-    size_t pactive = astat(a, "pactive");
-    uint64_t nmalloc = astat_u64(a, "small.nmalloc") + astat_u64(a, "large.nmalloc");
+    expect_zu_gt(arena_stat(a, "small.allocated"), 0, "");
+    expect_zu_gt(arena_stat(a, "large.allocated"), 0, "");
+    size_t pactive = arena_stat(a, "pactive");
+    uint64_t nmalloc = arena_stat_u64(a, "small.nmalloc") + arena_stat_u64(a, "large.nmalloc");
     extent_hooks_t *h0 = NULL, *h1 = NULL;
     expect_d_eq(read_hooks(a, &h0), 0, "");
 
     expect_d_eq(arena_cmd(a, "reset"), 0, "arena.%u.reset", a);
-    expect_zu_eq(astat(a, "small.allocated"), 0, "every small allocation freed");
-    expect_zu_eq(astat(a, "large.allocated"), 0, "every large allocation freed");
-    expect_zu_eq(astat(a, "pactive"), 0, "no active page left");
-    expect_zu_ge(astat(a, "pdirty") + astat(a, "pmuzzy"), pactive / 2,
+    expect_zu_eq(arena_stat(a, "small.allocated"), 0, "every small allocation freed");
+    expect_zu_eq(arena_stat(a, "large.allocated"), 0, "every large allocation freed");
+    expect_zu_eq(arena_stat(a, "pactive"), 0, "no active page left");
+    expect_zu_ge(arena_stat(a, "pdirty") + arena_stat(a, "pmuzzy"), pactive / 2,
                  "the freed pages are dirty (or already decaying)");
-    expect_u64_ge(astat_u64(a, "small.nmalloc") + astat_u64(a, "large.nmalloc"), nmalloc,
+    expect_u64_ge(arena_stat_u64(a, "small.nmalloc") + arena_stat_u64(a, "large.nmalloc"), nmalloc,
                   "counters are kept");
     for (unsigned j = 0; j < 8; j++) {
         char field[64];
         snprintf(field, sizeof(field), "bins.%u.curregs", j);
-        expect_zu_eq(astat(a, field), 0, "%s", field);
+        expect_zu_eq(arena_stat(a, field), 0, "%s", field);
     }
     expect_true(arena_initialized(a), "reset keeps the arena");
     expect_d_eq(read_hooks(a, &h1), 0, "");
@@ -471,9 +447,9 @@ TEST_BEGIN(test_reset) {
     pthread_t t;
     test_thread_create(&t, reset_thread, &job);
     pthread_barrier_wait(&barrier);
-    expect_zu_gt(astat(a, "small.allocated"), 0, "the thread's live block");
+    expect_zu_gt(arena_stat(a, "small.allocated"), 0, "the thread's live block");
     expect_d_eq(arena_cmd(a, "reset"), 0, "with a bound thread (its cache flushed)");
-    expect_zu_eq(astat(a, "small.allocated"), 0, "");
+    expect_zu_eq(arena_stat(a, "small.allocated"), 0, "");
     pthread_barrier_wait(&barrier);
     test_thread_join(t, NULL);
     pthread_barrier_destroy(&barrier);
@@ -543,7 +519,7 @@ TEST_BEGIN(test_destroy_reclaims_memory) {
     static const char *const gauges[] = {"small.allocated", "large.allocated", "pactive",
                                          "pdirty", "pmuzzy", "retained"};
     for (size_t k = 0; k < sizeof(gauges) / sizeof(gauges[0]); k++) {
-        expect_zu_eq(astat(MALLCTL_ARENAS_DESTROYED, gauges[k]), 0, "stats.arenas.4097.%s",
+        expect_zu_eq(arena_stat(MALLCTL_ARENAS_DESTROYED, gauges[k]), 0, "stats.arenas.4097.%s",
                      gauges[k]);
     }
     /* The arena itself is gone. */
@@ -607,9 +583,9 @@ TEST_BEGIN(test_explicit_tcache) {
     dallocx(la, tf);
     dallocx(pb, tf);
     expect_d_eq(tcache_op("flush", t), 0, "");
-    expect_zu_eq(astat(a, "small.allocated") + astat(a, "large.allocated"), 0,
+    expect_zu_eq(arena_stat(a, "small.allocated") + arena_stat(a, "large.allocated"), 0,
                  "the flush returned arena %u's objects to it", a);
-    expect_zu_eq(astat(b, "small.allocated"), 0, "");
+    expect_zu_eq(arena_stat(b, "small.allocated"), 0, "");
     /* Without MALLOCX_ARENA again, an empty cache fills from this thread's arena. */
     p = mallocx(64, tf);
     assert_ptr_not_null(p, "");
@@ -635,7 +611,7 @@ TEST_BEGIN(test_explicit_tcache) {
     }
     for (int k = 0; k < NT; k++) expect_d_eq(tcache_op("destroy", ts[k]), 0, "");
     expect_d_eq(tcache_op("destroy", t2), 0, "");
-    expect_zu_eq(astat(a, "small.allocated"), 0, "destroying the caches flushed them");
+    expect_zu_eq(arena_stat(a, "small.allocated"), 0, "destroying the caches flushed them");
 
     arena_destroy(a);
     arena_destroy(b);
@@ -836,7 +812,7 @@ TEST_BEGIN(test_threads_own_arenas) {
         expect_u_eq(os[t].wrong_owner, 0, "thread %u", t);
         expect_u_eq(os[t].corrupt, 0, "thread %u", t);
         for (unsigned u = 0; u < t; u++) expect_u_ne(os[t].arena, os[u].arena, "distinct");
-        expect_zu_gt(astat(os[t].arena, "small.allocated") + astat(os[t].arena, "large.allocated"),
+        expect_zu_gt(arena_stat(os[t].arena, "small.allocated") + arena_stat(os[t].arena, "large.allocated"),
                      0, "thread %u left %u blocks", t, os[t].live);
     }
     epoch_advance();

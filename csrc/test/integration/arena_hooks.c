@@ -421,12 +421,6 @@ static unsigned region_arena(region_t *r) {
     return ind;
 }
 
-static int arena_cmd(unsigned ind, const char *what) {
-    char name[64];
-    snprintf(name, sizeof(name), "arena.%u.%s", ind, what);
-    return mallctl(name, NULL, NULL, NULL, 0);
-}
-
 static void arena_set_decay(unsigned ind, const char *which, ssize_t ms) {
     char name[64];
     snprintf(name, sizeof(name), "arena.%u.%s_decay_ms", ind, which);
@@ -454,25 +448,6 @@ static extent_hooks_t *hooks_of(unsigned ind) {
     return h;
 }
 
-static void arena_destroy(unsigned ind) {
-    assert_d_eq(arena_cmd(ind, "destroy"), 0, "arena.%u.destroy", ind);
-}
-
-/* stats.arenas.<ind>.<field> after an epoch advance. */
-static size_t astat(unsigned ind, const char *field) {
-    char name[96];
-    epoch_advance();
-    snprintf(name, sizeof(name), "stats.arenas.%u.%s", ind, field);
-    return read_size(name);
-}
-
-static uint64_t astat_u64(unsigned ind, const char *field) {
-    char name[96];
-    epoch_advance();
-    snprintf(name, sizeof(name), "stats.arenas.%u.%s", ind, field);
-    return read_u64(name);
-}
-
 /*
  * The arena's pages are exactly what the region handed out and still holds: active + dirty +
  * muzzy + retained (only meaningful while no hook gives ranges back behind the arena's back and
@@ -480,8 +455,8 @@ static uint64_t astat_u64(unsigned ind, const char *field) {
  */
 static void expect_accounting(region_t *r, unsigned ind) {
     size_t page = page_size();
-    size_t pages = astat(ind, "pactive") + astat(ind, "pdirty") + astat(ind, "pmuzzy");
-    expect_zu_eq(pages * page + astat(ind, "retained"), region_in_use(r),
+    size_t pages = arena_stat(ind, "pactive") + arena_stat(ind, "pdirty") + arena_stat(ind, "pmuzzy");
+    expect_zu_eq(pages * page + arena_stat(ind, "retained"), region_in_use(r),
                  "arena %u: (pactive + pdirty + pmuzzy) pages + retained = the region's bytes",
                  ind);
 }
@@ -537,7 +512,7 @@ TEST_BEGIN(test_growth_split_merge) {
     unsigned merges = ncalls(r, H_MERGE);
     for (int k = 0; k < N; k++) afree(ps[k]);
     expect_u_gt(ncalls(r, H_MERGE), merges, "freed neighbours were merged");
-    expect_zu_gt(astat(ind, "pdirty"), 0, "freed pages are dirty (decay 10 s)");
+    expect_zu_gt(arena_stat(ind, "pdirty"), 0, "freed pages are dirty (decay 10 s)");
     expect_accounting(r, ind);
 
     /* Growing a large allocation in place takes the free pages after it (merge); shrinking
@@ -645,9 +620,9 @@ TEST_BEGIN(test_purge_cascade) {
     region_t *r = region_new(64 * MiB);
     unsigned ind = region_arena(r);
     churn(r, ind, 8, 512 * KiB);
-    size_t pdirty = astat(ind, "pdirty");
+    size_t pdirty = arena_stat(ind, "pdirty");
     expect_zu_ge(pdirty, 8 * 512 * KiB / page_size(), "freed, still dirty (decay 10 s)");
-    size_t retained0 = astat(ind, "retained");
+    size_t retained0 = arena_stat(ind, "retained");
     unsigned dalloc0 = ncalls(r, H_DALLOC), decommit0 = ncalls(r, H_DECOMMIT);
     unsigned forced0 = ncalls(r, H_PURGE_FORCED), lazy0 = ncalls(r, H_PURGE_LAZY);
 
@@ -657,11 +632,11 @@ TEST_BEGIN(test_purge_cascade) {
     expect_u_gt(ncalls(r, H_DECOMMIT), decommit0, "dalloc kept it: decommit next");
     expect_u_gt(ncalls(r, H_PURGE_FORCED), forced0, "decommit opted out: purge_forced");
     expect_u_eq(ncalls(r, H_PURGE_LAZY), lazy0, "purge_forced succeeded: no purge_lazy");
-    expect_zu_eq(astat(ind, "pdirty"), 0, "");
-    expect_zu_ge(astat(ind, "retained"), retained0 + pdirty * page_size(),
+    expect_zu_eq(arena_stat(ind, "pdirty"), 0, "");
+    expect_zu_ge(arena_stat(ind, "retained"), retained0 + pdirty * page_size(),
                  "purged pages are retained (dalloc kept them)");
-    expect_u64_ge(astat_u64(ind, "dirty_purged"), pdirty, "");
-    expect_u64_ge(astat_u64(ind, "dirty_nmadvise"), 1, "");
+    expect_u64_ge(arena_stat_u64(ind, "dirty_purged"), pdirty, "");
+    expect_u64_ge(arena_stat_u64(ind, "dirty_nmadvise"), 1, "");
     expect_accounting(r, ind);
 
     /* The purged memory is reused (no new growth step for the same sizes). */
@@ -671,15 +646,15 @@ TEST_BEGIN(test_purge_cascade) {
 
     /* arena.<i>.decay with dirty_decay_ms 0 purges everything dirty. */
     arena_set_decay(ind, "dirty", 0);
-    expect_zu_eq(astat(ind, "pdirty"), 0, "setting 0 purges at once");
+    expect_zu_eq(arena_stat(ind, "pdirty"), 0, "setting 0 purges at once");
     dalloc0 = ncalls(r, H_DALLOC);
     forced0 = ncalls(r, H_PURGE_FORCED);
     churn(r, ind, 4, 256 * KiB);
     expect_u_gt(ncalls(r, H_DALLOC), dalloc0, "dirty_decay_ms 0: each free purges at once");
     expect_u_gt(ncalls(r, H_PURGE_FORCED), forced0, "");
-    expect_zu_eq(astat(ind, "pdirty"), 0, "");
+    expect_zu_eq(arena_stat(ind, "pdirty"), 0, "");
     expect_d_eq(arena_cmd(ind, "decay"), 0, "");
-    expect_zu_eq(astat(ind, "pdirty"), 0, "");
+    expect_zu_eq(arena_stat(ind, "pdirty"), 0, "");
     expect_accounting(r, ind);
     print_calls("after purging", r);
     arena_destroy(ind);
@@ -693,13 +668,13 @@ TEST_BEGIN(test_dalloc_gives_back) {
     unsigned ind = region_arena(r);
     churn(r, ind, 8, 1 * MiB);
     size_t in_use = region_in_use(r);
-    size_t pdirty = astat(ind, "pdirty");
+    size_t pdirty = arena_stat(ind, "pdirty");
     unsigned decommit0 = ncalls(r, H_DECOMMIT), forced0 = ncalls(r, H_PURGE_FORCED);
     expect_d_eq(arena_cmd(ind, "purge"), 0, "");
     expect_u_ge(ncalls(r, H_DALLOC), 1, "");
     expect_u_eq(ncalls(r, H_DECOMMIT), decommit0, "dalloc succeeded: the cascade ends there");
     expect_u_eq(ncalls(r, H_PURGE_FORCED), forced0, "");
-    expect_zu_eq(astat(ind, "pdirty"), 0, "");
+    expect_zu_eq(arena_stat(ind, "pdirty"), 0, "");
     expect_zu_le(region_in_use(r), in_use - pdirty * page_size(),
                  "the purged pages went back to the region");
     expect_accounting(r, ind);
@@ -748,22 +723,22 @@ TEST_BEGIN(test_muzzy_purge_lazy) {
     arena_set_decay(ind, "dirty", 0);
     churn(r, ind, 4, 1 * MiB);
     expect_u_ge(ncalls(r, H_PURGE_LAZY), 1, "muzzy_decay_ms > 0: purge_lazy first");
-    expect_zu_eq(astat(ind, "pdirty"), 0, "");
-    size_t pmuzzy = astat(ind, "pmuzzy");
+    expect_zu_eq(arena_stat(ind, "pdirty"), 0, "");
+    size_t pmuzzy = arena_stat(ind, "pmuzzy");
     expect_zu_ge(pmuzzy, 4 * MiB / page_size(), "lazily purged pages are muzzy");
     unsigned dalloc0 = ncalls(r, H_DALLOC);
     expect_d_eq(arena_cmd(ind, "decay"), 0, "");
-    expect_zu_gt(astat(ind, "pmuzzy"), 0, "10 s window: still muzzy");
+    expect_zu_gt(arena_stat(ind, "pmuzzy"), 0, "10 s window: still muzzy");
     expect_d_eq(arena_cmd(ind, "purge"), 0, "");
-    expect_zu_eq(astat(ind, "pmuzzy"), 0, "");
+    expect_zu_eq(arena_stat(ind, "pmuzzy"), 0, "");
     expect_u_gt(ncalls(r, H_DALLOC), dalloc0, "muzzy pages leave through the cascade");
-    expect_u64_ge(astat_u64(ind, "muzzy_purged"), pmuzzy, "");
+    expect_u64_ge(arena_stat_u64(ind, "muzzy_purged"), pmuzzy, "");
 
     /* Over time: dirty 50 ms; arena.<i>.decay once the window has passed purges lazily. */
     arena_set_decay(ind, "dirty", 50);
     unsigned lazy0 = ncalls(r, H_PURGE_LAZY);
     churn(r, ind, 4, 1 * MiB);
-    expect_zu_gt(astat(ind, "pdirty"), 0, "not at once");
+    expect_zu_gt(arena_stat(ind, "pdirty"), 0, "not at once");
     double end = test_now() + (test_under_tsan() ? 10 : 5);
     while (ncalls(r, H_PURGE_LAZY) == lazy0 && test_now() < end) {
         struct timespec ts = {0, 20 * 1000 * 1000};
@@ -771,7 +746,7 @@ TEST_BEGIN(test_muzzy_purge_lazy) {
         expect_d_eq(arena_cmd(ind, "decay"), 0, "");
     }
     expect_u_gt(ncalls(r, H_PURGE_LAZY), lazy0, "decay took the dirty pages to muzzy");
-    expect_zu_gt(astat(ind, "pmuzzy"), 0, "");
+    expect_zu_gt(arena_stat(ind, "pmuzzy"), 0, "");
     expect_accounting(r, ind);
     print_calls("after muzzy", r);
     arena_destroy(ind);
@@ -806,7 +781,7 @@ TEST_BEGIN(test_destroy_returns_everything) {
     /* reset frees the live allocations but keeps every page (and the hooks). */
     size_t in_use = region_in_use(r);
     expect_d_eq(arena_cmd(ind, "reset"), 0, "");
-    expect_zu_eq(astat(ind, "small.allocated") + astat(ind, "large.allocated"), 0, "");
+    expect_zu_eq(arena_stat(ind, "small.allocated") + arena_stat(ind, "large.allocated"), 0, "");
     expect_zu_eq(region_in_use(r), in_use, "reset gives nothing back to the hooks");
     expect_ptr_eq(hooks_of(ind), &r->hooks, "");
     expect_accounting(r, ind);
@@ -882,37 +857,37 @@ TEST_BEGIN(test_arena_stats) {
     unsigned ind = region_arena(r);
     enum { NS = 100, NL = 10 };
     void *s[NS], *l[NL];
-    uint64_t snm = astat_u64(ind, "small.nmalloc"), lnm = astat_u64(ind, "large.nmalloc");
-    uint64_t snd = astat_u64(ind, "small.ndalloc"), lnd = astat_u64(ind, "large.ndalloc");
+    uint64_t snm = arena_stat_u64(ind, "small.nmalloc"), lnm = arena_stat_u64(ind, "large.nmalloc");
+    uint64_t snd = arena_stat_u64(ind, "small.ndalloc"), lnd = arena_stat_u64(ind, "large.ndalloc");
     for (int k = 0; k < NS; k++) s[k] = aalloc(ind, 64);
     for (int k = 0; k < NL; k++) l[k] = aalloc(ind, 128 * KiB);
-    expect_zu_eq(astat(ind, "small.allocated"), NS * 64, "");
-    expect_zu_eq(astat(ind, "large.allocated"), NL * 128 * KiB, "");
-    expect_u64_eq(astat_u64(ind, "small.nmalloc") - snm, NS, "");
-    expect_u64_eq(astat_u64(ind, "large.nmalloc") - lnm, NL, "");
-    expect_u64_ge(astat_u64(ind, "small.nrequests"), NS, "");
-    expect_u64_ge(astat_u64(ind, "large.nrequests"), NL, "");
+    expect_zu_eq(arena_stat(ind, "small.allocated"), NS * 64, "");
+    expect_zu_eq(arena_stat(ind, "large.allocated"), NL * 128 * KiB, "");
+    expect_u64_eq(arena_stat_u64(ind, "small.nmalloc") - snm, NS, "");
+    expect_u64_eq(arena_stat_u64(ind, "large.nmalloc") - lnm, NL, "");
+    expect_u64_ge(arena_stat_u64(ind, "small.nrequests"), NS, "");
+    expect_u64_ge(arena_stat_u64(ind, "large.nrequests"), NL, "");
     char name[64];
     snprintf(name, sizeof(name), "bins.%u.curregs", bin_of(64));
-    expect_zu_eq(astat(ind, name), NS, "live regions of the 64-byte class");
-    expect_zu_ge(astat(ind, "pactive") * page_size(), NL * 128 * KiB + 64 * NS, "");
-    expect_zu_ge(astat(ind, "mapped"), astat(ind, "pactive") * page_size(), "");
+    expect_zu_eq(arena_stat(ind, name), NS, "live regions of the 64-byte class");
+    expect_zu_ge(arena_stat(ind, "pactive") * page_size(), NL * 128 * KiB + 64 * NS, "");
+    expect_zu_ge(arena_stat(ind, "mapped"), arena_stat(ind, "pactive") * page_size(), "");
     expect_u_gt(read_unsigned("arenas.narenas"), ind, "");
     snprintf(name, sizeof(name), "stats.arenas.%u.nthreads", ind);
     expect_u_eq(read_unsigned(name), 0, "nobody is bound to this explicit arena");
     expect_accounting(r, ind);
     for (int k = 0; k < NS; k++) afree(s[k]);
     for (int k = 0; k < NL; k++) afree(l[k]);
-    expect_zu_eq(astat(ind, "small.allocated"), 0, "");
-    expect_zu_eq(astat(ind, "large.allocated"), 0, "");
-    expect_u64_eq(astat_u64(ind, "small.ndalloc") - snd, NS, "");
-    expect_u64_eq(astat_u64(ind, "large.ndalloc") - lnd, NL, "");
+    expect_zu_eq(arena_stat(ind, "small.allocated"), 0, "");
+    expect_zu_eq(arena_stat(ind, "large.allocated"), 0, "");
+    expect_u64_eq(arena_stat_u64(ind, "small.ndalloc") - snd, NS, "");
+    expect_u64_eq(arena_stat_u64(ind, "large.ndalloc") - lnd, NL, "");
     /* The bin keeps its current slab, even empty (bin.c): at most that stays active. */
     snprintf(name, sizeof(name), "arenas.bin.%u.slab_size", bin_of(64));
-    expect_zu_le(astat(ind, "pactive") * page_size(), read_size(name), "");
+    expect_zu_le(arena_stat(ind, "pactive") * page_size(), read_size(name), "");
     expect_accounting(r, ind);
     /* The merged view includes the explicit arena. */
-    expect_zu_ge(astat(MALLCTL_ARENAS_ALL, "retained"), astat(ind, "retained"), "");
+    expect_zu_ge(arena_stat(MALLCTL_ARENAS_ALL, "retained"), arena_stat(ind, "retained"), "");
     arena_destroy(ind);
     region_done(r);
 }
@@ -1158,19 +1133,19 @@ static unsigned exercise(region_t *r, unsigned ind) {
             expect_inside(r, ps[k], sizes[k]);
             if (ps[k] != NULL) test_fill(ps[k], sizes[k], k);
         }
-        expect_zu_eq(astat(ind, "small.allocated"), small_bytes, "round %d", round);
-        expect_zu_eq(astat(ind, "large.allocated"), large_bytes, "round %d", round);
+        expect_zu_eq(arena_stat(ind, "small.allocated"), small_bytes, "round %d", round);
+        expect_zu_eq(arena_stat(ind, "large.allocated"), large_bytes, "round %d", round);
         for (unsigned k = 0; k < n; k++) {
             if (ps[k] == NULL) continue;
             expect_zu_eq(test_check(ps[k], sizes[k], k), SIZE_MAX, "");
             afree(ps[k]);
         }
-        expect_zu_eq(astat(ind, "small.allocated"), 0, "");
-        expect_zu_eq(astat(ind, "large.allocated"), 0, "");
+        expect_zu_eq(arena_stat(ind, "small.allocated"), 0, "");
+        expect_zu_eq(arena_stat(ind, "large.allocated"), 0, "");
         /* Each bin keeps its current slab, even empty (bin.c): at most that stays active. */
-        expect_zu_le(astat(ind, "pactive") * page_size(), slab_bytes, "");
+        expect_zu_le(arena_stat(ind, "pactive") * page_size(), slab_bytes, "");
         expect_d_eq(arena_cmd(ind, "purge"), 0, "");
-        expect_zu_eq(astat(ind, "pdirty"), 0, "");
+        expect_zu_eq(arena_stat(ind, "pdirty"), 0, "");
     }
     return n;
 }

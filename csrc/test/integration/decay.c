@@ -54,21 +54,6 @@ static ssize_t get_decay(unsigned arena, const char *which) {
     return read_ssize(name);
 }
 
-/* stats.arenas.<i>.<field> after an epoch advance (size_t fields). */
-static size_t arena_stat(unsigned arena, const char *field) {
-    char name[96];
-    epoch_advance();
-    snprintf(name, sizeof(name), "stats.arenas.%u.%s", arena, field);
-    return read_size(name);
-}
-
-static uint64_t arena_stat_u64(unsigned arena, const char *field) {
-    char name[96];
-    epoch_advance();
-    snprintf(name, sizeof(name), "stats.arenas.%u.%s", arena, field);
-    return read_u64(name);
-}
-
 static void bind(unsigned arena) {
     expect_d_eq(mallctl("thread.arena", NULL, NULL, &arena, sizeof(arena)), 0, "bind to %u", arena);
 }
