@@ -123,8 +123,8 @@ static inline arena_large_stats_t *lstats(arena_t *a, szind_t ind) {
 
 void *arena_malloc(arena_t *arena, szind_t ind, size_t usize, size_t alignment, bool zero) {
     if (ind < SC_NBINS && alignment <= PAGE) {
-        void *ret;
-        if (bin_fill(&arena->bins[ind], &arena->pac, ind, &ret, 1, 1) == 0) return NULL;
+        void *ret = bin_malloc(&arena->bins[ind], &arena->pac, ind);
+        if (ret == NULL) return NULL;
         if (zero) memset(ret, 0, usize);
         return ret;
     }
@@ -289,6 +289,7 @@ void arena_destroy_begin(arena_t *arena) {
 }
 
 void arena_destroy_end(arena_t *arena) {
+    pac_stats_clear(&arena->pac);
     for (unsigned i = 0; i < SC_NBINS; i++) bin_stats_clear(&arena->bins[i]);
     for (unsigned j = 0; j < SC_NLARGE; j++) {
         __atomic_store_n(&arena->lstats[j].nmalloc, 0, __ATOMIC_RELAXED);

@@ -51,8 +51,9 @@ static edata_t *refill_slabcur(bin_t *bin, pac_t *pac, szind_t ind) {
     return slab;
 }
 
-unsigned bin_fill(bin_t *bin, pac_t *pac, szind_t ind, void **dst, unsigned n,
-                  uint64_t nrequests) {
+/* Hands out up to n regions (a thread-cache fill when cache_fill, else one allocation). */
+static unsigned take(bin_t *bin, pac_t *pac, szind_t ind, void **dst, unsigned n,
+                     uint64_t nrequests, bool cache_fill) {
     const bin_info_t *info = &bin_infos[ind];
     unsigned filled = 0;
     mutex_lock(&bin->lock);
@@ -70,11 +71,21 @@ unsigned bin_fill(bin_t *bin, pac_t *pac, szind_t ind, void **dst, unsigned n,
     if (config_stats) {
         bin->stats.nmalloc += filled;
         bin->stats.curregs += filled;
-        bin->stats.nfills++;
+        bin->stats.nfills += cache_fill;
         bin->stats.nrequests += nrequests;
     }
     mutex_unlock(&bin->lock);
     return filled;
+}
+
+unsigned bin_fill(bin_t *bin, pac_t *pac, szind_t ind, void **dst, unsigned n,
+                  uint64_t nrequests) {
+    return take(bin, pac, ind, dst, n, nrequests, true);
+}
+
+void *bin_malloc(bin_t *bin, pac_t *pac, szind_t ind) {
+    void *ret;
+    return take(bin, pac, ind, &ret, 1, 1, false) == 1 ? ret : NULL;
 }
 
 /* Frees one region into its slab; the lock is held and stats are the caller's. Returns true

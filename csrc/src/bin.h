@@ -46,6 +46,8 @@ bool bin_init(bin_t *bin);
  */
 unsigned bin_fill(bin_t *bin, pac_t *pac, szind_t ind, void **dst, unsigned n,
                   uint64_t nrequests);
+/* One region for an allocation without a thread cache (a request, not a fill), or NULL. */
+void *bin_malloc(bin_t *bin, pac_t *pac, szind_t ind);
 
 /*
  * Returns ptr (a region of slab, class ind) to the bin; the lock is held. Returns true when the

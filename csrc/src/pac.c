@@ -607,9 +607,14 @@ void pac_destroy(pac_t *pac) {
     }
     pac->grow_next = PAC_GROW_MIN; /* a recycled arena starts afresh */
     pac->grow_limit = PAC_GROW_LIMIT_DEFAULT;
-    memset(pac->decay_stats, 0, sizeof(pac->decay_stats));
     mutex_unlock(&pac->lock);
     mutex_unlock(&pac->decay_lock);
+}
+
+void pac_stats_clear(pac_t *pac) {
+    mutex_lock(&pac->lock);
+    memset(pac->decay_stats, 0, sizeof(pac->decay_stats));
+    mutex_unlock(&pac->lock);
 }
 
 /* Fork: the decay lock, then (after the bins: pac.h) the page allocator's. */

@@ -133,10 +133,12 @@ bool pac_grow_limit_set(pac_t *pac, size_t limit);
  * pac_reset frees every active extent as pac_dalloc would (their pages become dirty), calling
  * visit(e, arg) first for each, with no lock held, while e still describes the allocation.
  * pac_destroy then returns every extent through the hooks (see above) and leaves the page
- * allocator empty with its statistics zeroed, ready to serve again (a recycled arena).
+ * allocator empty, ready to serve again (a recycled arena) once pac_stats_clear has zeroed its
+ * purge counters (after the caller has read them).
  */
 void pac_reset(pac_t *pac, void (*visit)(edata_t *e, void *arg), void *arg);
 void pac_destroy(pac_t *pac);
+void pac_stats_clear(pac_t *pac);
 
 /* ---- decay ---- */
 

@@ -467,6 +467,7 @@ TEST_BEGIN(test_destroy_reclaims_memory) {
     size_t allocated0 = read_size("stats.allocated");
     size_t rss0 = test_rss_bytes();
     uint64_t dsmall0 = destroyed_u64("small.nmalloc"), dlarge0 = destroyed_u64("large.nmalloc");
+    uint64_t dpurged0 = destroyed_u64("dirty_purged"), dfills0 = destroyed_u64("small.nfills");
 
     unsigned a = arena_create();
     enum { NMAX = 4096 };
@@ -516,6 +517,9 @@ TEST_BEGIN(test_destroy_reclaims_memory) {
     expect_u64_ge(destroyed_u64("small.nmalloc") - dsmall0, nsmall, "");
     expect_u64_ge(destroyed_u64("large.nmalloc") - dlarge0, nlarge, "");
     expect_u64_ge(destroyed_u64("large.ndalloc"), nlarge_freed, "");
+    /* The destroy purged the freed (dirty) pages first: counted before the arena went. */
+    expect_u64_gt(destroyed_u64("dirty_purged"), dpurged0, "the destroy's own purge is counted");
+    expect_u64_eq(destroyed_u64("small.nfills"), dfills0, "no thread cache filled from it");
     static const char *const gauges[] = {"small.allocated", "large.allocated", "pactive",
                                          "pdirty", "pmuzzy", "retained"};
     for (size_t k = 0; k < sizeof(gauges) / sizeof(gauges[0]); k++) {
