@@ -33,9 +33,7 @@ OUT=${OUT:-$ROOT/target/bench-arenas}
 # shellcheck source=benches/lib.sh disable=SC1091
 . "$ROOT/benches/lib.sh"
 CC=${CC:-cc}
-QUICK=${BENCH_QUICK:-0}
-[ "$QUICK" = 0 ] && QUICK=
-if [ -n "$QUICK" ]; then Q=10; RUNS=${RUNS:-3}; else Q=1; RUNS=${RUNS:-5}; fi
+quick_mode 5
 FILTER=${BENCH_FILTER:-.}
 TIMEOUT=${TIMEOUT:-60}
 ALLOCATORS=${ALLOCATORS:-arenalloc jemalloc}
@@ -54,16 +52,9 @@ EOF
 
 # ---- the allocators' libraries ----
 declare -A SO
-ACTIVE=()
 if [ -z "${REPORT_ONLY:-}" ]; then
-    for a in $ALLOCATORS; do
-        SO[$a]=$(allocator_so "$a") || exit 2
-        if [ "${SO[$a]}" != none ] && [ ! -f "${SO[$a]}" ]; then
-            log "skipping $a: library not found${SO[$a]:+ (${SO[$a]})}"
-            continue
-        fi
-        ACTIVE+=("$a")
-    done
+    # shellcheck disable=SC2086 # a list of names
+    find_allocators $ALLOCATORS
 else
     read -r -a ACTIVE <<<"$ALLOCATORS"
 fi
@@ -107,10 +98,7 @@ if [ -n "${REPORT_ONLY:-}" ]; then
     elapsed='?'
 else
     exe=$OUT/arenas
-    src=$ROOT/benches/c/arenas.c
-    if [ ! -x "$exe" ] || [ "$src" -nt "$exe" ] || [ "$ROOT/benches/c/bench.h" -nt "$exe" ]; then
-        $CC -O2 -g -Wall -Wextra -pthread -o "$exe" "$src" -ldl
-    fi
+    build_c "$ROOT/benches/c/arenas.c"
     : >"$RES"
     rm -f "$OUT"/fail-*.err
     started=$(date +%s)

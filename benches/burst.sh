@@ -68,20 +68,12 @@ EOF
 
 declare -A SO
 if [ -z "${REPORT_ONLY:-}" ]; then
-    for a in $(printf '%s\n' "$VARIANTS" | awk -F'|' -v f="$FILTER" '$1 ~ f { print $2 }' | sort -u); do
-        SO[$a]=$(allocator_so "$a") || exit 2
-        if [ "${SO[$a]}" != none ] && [ ! -f "${SO[$a]}" ]; then
-            log "skipping $a: library not found${SO[$a]:+ (${SO[$a]})}"
-            SO[$a]=
-        fi
-    done
+    # shellcheck disable=SC2046 # a list of names
+    find_allocators $(printf '%s\n' "$VARIANTS" | awk -F'|' -v f="$FILTER" '$1 ~ f { print $2 }' | sort -u)
 
     # ---- build the program ----
     exe=$OUT/burst
-    src=$ROOT/benches/c/burst.c
-    if [ ! -x "$exe" ] || [ "$src" -nt "$exe" ] || [ "$ROOT/benches/c/bench.h" -nt "$exe" ]; then
-        $CC -O2 -g -Wall -Wextra -pthread -o "$exe" "$src" -ldl
-    fi
+    build_c "$ROOT/benches/c/burst.c"
 
     # ---- run: one variant at a time ----
     rm -f "$OUT"/*.tsv "$OUT"/*.err "$OUT"/*.status

@@ -31,15 +31,8 @@ command -v valgrind >/dev/null || { log "valgrind not found (apt-get install val
 
 
 declare -A SO
-ACTIVE=()
-for a in $ALLOCATORS; do
-    SO[$a]=$(allocator_so "$a") || exit 2
-    if [ "${SO[$a]}" != none ] && [ ! -f "${SO[$a]}" ]; then
-        log "skipping $a: library not found${SO[$a]:+ (${SO[$a]})}"
-        continue
-    fi
-    ACTIVE+=("$a")
-done
+# shellcheck disable=SC2086 # a list of names
+find_allocators $ALLOCATORS
 
 EXE=$OUT/fastpath
 $CC -O2 -g -Wall -Wextra -pthread -o "$EXE" "$ROOT/benches/c/fastpath.c" -ldl

@@ -30,9 +30,7 @@ OUT=${OUT:-$ROOT/target/bench-c}
 # shellcheck source=benches/lib.sh
 . "$ROOT/benches/lib.sh"
 CC=${CC:-cc}
-QUICK=${BENCH_QUICK:-0}
-[ "$QUICK" = 0 ] && QUICK=
-if [ -n "$QUICK" ]; then Q=10; RUNS=${RUNS:-3}; else Q=1; RUNS=${RUNS:-5}; fi
+quick_mode 5
 FILTER=${BENCH_FILTER:-.}
 TIMEOUT=${TIMEOUT:-120}
 ALLOCATORS=${ALLOCATORS:-arenalloc jemalloc mimalloc tcmalloc glibc}
@@ -63,26 +61,14 @@ EOF
 # ---- the allocators' libraries ----
 
 declare -A SO
-ACTIVE=()
-for a in $ALLOCATORS; do
-    SO[$a]=$(allocator_so "$a") || exit 2
-    if [ "${SO[$a]}" != none ] && [ ! -f "${SO[$a]}" ]; then
-        log "skipping $a: library not found${SO[$a]:+ (${SO[$a]})}"
-        continue
-    fi
-    ACTIVE+=("$a")
-done
+# shellcheck disable=SC2086 # a list of names
+find_allocators $ALLOCATORS
 [ ${#ACTIVE[@]} -gt 0 ] || { log "no allocator to compare"; exit 1; }
 BASE=${ACTIVE[0]}
 [ "$BASE" = arenalloc ] || log "note: arenalloc is not available; ratios are to $BASE"
 
 # ---- build the workloads ----
-for src in "$ROOT"/benches/c/*.c; do
-    exe=$OUT/$(basename "$src" .c)
-    if [ ! -x "$exe" ] || [ "$src" -nt "$exe" ] || [ "$ROOT/benches/c/bench.h" -nt "$exe" ]; then
-        $CC -O2 -g -Wall -Wextra -pthread -o "$exe" "$src" -ldl
-    fi
-done
+build_c "$ROOT"/benches/c/*.c
 
 # ---- run: for each workload, RUNS rounds, allocators interleaved in rotating order ----
 RES=$OUT/results.tsv

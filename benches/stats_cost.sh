@@ -26,14 +26,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$ROOT/target/bench-stats}
 CC=${CC:-cc}
-QUICK=${BENCH_QUICK:-0}
-[ "$QUICK" = 0 ] && QUICK=
-# shellcheck disable=SC2034 # Q is read by the WORKLOADS table evaluated below
-if [ -n "$QUICK" ]; then Q=10; RUNS=${RUNS:-3}; else Q=1; RUNS=${RUNS:-7}; fi
+# shellcheck source=benches/lib.sh
+. "$ROOT/benches/lib.sh"
+quick_mode 7
 FILTER=${BENCH_FILTER:-.}
 TIMEOUT=${TIMEOUT:-120}
 
-log() { printf '%s\n' "$*" >&2; }
 mkdir -p "$OUT"
 
 # ---- 1. the two builds ----
@@ -157,6 +155,7 @@ if command -v objdump >/dev/null && command -v nm >/dev/null; then
     for f in malloc free mallocx sdallocx; do
         a=$(ninsns "${SO[on]}" $f on)
         b=$(ninsns "${SO[off]}" $f off)
+        # shellcheck disable=SC2016 # backquotes for markdown, not expansions
         extra=$(diff "$OUT/$f-off.s" "$OUT/$f-on.s" 2>/dev/null | sed -n 's/^> //p' | grep -vE '^(nop|cs nop)' |
             sed 's/.*/`&`/' | paste -sd ' ' - || true)
         echo "| \`$f\` | $a | $b | ${extra:-–} |"
@@ -166,16 +165,12 @@ fi
 
 # ---- 4. the C workloads of compare.sh ----
 # Read compare.sh's WORKLOADS table (a here-document with $Q in it) without running the script.
+# shellcheck disable=SC2016 # a sed address, not an expansion
 WORKLOADS=$(eval "$(sed -n '/^WORKLOADS=\$(cat <<EOF$/,/^)$/p' "$ROOT/benches/compare.sh")"
     printf '%s' "$WORKLOADS")
 [ -n "$WORKLOADS" ] || { log "cannot read WORKLOADS from benches/compare.sh"; exit 1; }
 
-for src in "$ROOT"/benches/c/*.c; do
-    exe=$OUT/$(basename "$src" .c)
-    if [ ! -x "$exe" ] || [ "$src" -nt "$exe" ] || [ "$ROOT/benches/c/bench.h" -nt "$exe" ]; then
-        $CC -O2 -g -Wall -Wextra -pthread -o "$exe" "$src" -ldl
-    fi
-done
+build_c "$ROOT"/benches/c/*.c
 
 RES=$OUT/results.tsv
 : >"$RES"
