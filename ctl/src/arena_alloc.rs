@@ -285,26 +285,11 @@ fn block(
 // unborrowed). Zero-size layouts get a dangling pointer and never reach the core.
 unsafe impl Allocator for Arena {
     fn allocate(&self, layout: Layout) -> core::result::Result<NonNull<[u8]>, AllocError> {
-        if layout.size() == 0 {
-            return Ok(dangling(layout));
-        }
-        // SAFETY: a non-zero size; the flags name this arena.
-        block(
-            unsafe { ffi::arenalloc_mallocx(layout.size(), self.flags(layout.align())) },
-            layout.size(),
-        )
+        self.mallocx(layout, 0)
     }
 
     fn allocate_zeroed(&self, layout: Layout) -> core::result::Result<NonNull<[u8]>, AllocError> {
-        if layout.size() == 0 {
-            return Ok(dangling(layout));
-        }
-        let flags = self.flags(layout.align()) | arenalloc::MALLOCX_ZERO;
-        // SAFETY: as in `allocate`.
-        block(
-            unsafe { ffi::arenalloc_mallocx(layout.size(), flags) },
-            layout.size(),
-        )
+        self.mallocx(layout, arenalloc::MALLOCX_ZERO)
     }
 
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
@@ -375,6 +360,23 @@ unsafe impl Allocator for Arena {
 }
 
 impl Arena {
+    /// `mallocx` from the arena with `extra` flags (`MALLOCX_ZERO`); zero sizes never reach it.
+    fn mallocx(
+        &self,
+        layout: Layout,
+        extra: c_int,
+    ) -> core::result::Result<NonNull<[u8]>, AllocError> {
+        if layout.size() == 0 {
+            return Ok(dangling(layout));
+        }
+        let flags = self.flags(layout.align()) | extra;
+        // SAFETY: a non-zero size; the flags name this arena.
+        block(
+            unsafe { ffi::arenalloc_mallocx(layout.size(), flags) },
+            layout.size(),
+        )
+    }
+
     /// `rallocx` into the arena: in place or moved; on failure the old block stays as it was.
     ///
     /// # Safety
