@@ -90,6 +90,22 @@
 #define CTL_INPUT_U64_PTR false
 #define CTL_INPUT_HOOKS false
 
+/* A read that creates something (an arena, a cache): without the read, or with a short one, the
+ * new index would be lost, so that is EINVAL and nothing is created (jemalloc's VERIFY_READ). */
+#define CTL_CREATES_CREATE true
+#define CTL_CREATES_LOOKUP false
+#define CTL_CREATES_BOOL false
+#define CTL_CREATES_UNSIGNED false
+#define CTL_CREATES_U32 false
+#define CTL_CREATES_U64 false
+#define CTL_CREATES_I64 false
+#define CTL_CREATES_SIZE false
+#define CTL_CREATES_SSIZE false
+#define CTL_CREATES_STR false
+#define CTL_CREATES_VOID false
+#define CTL_CREATES_U64_PTR false
+#define CTL_CREATES_HOOKS false
+
 #define CTL_READ 1u
 #define CTL_WRITE 2u
 #define CTL_ACC_RO CTL_READ
@@ -175,6 +191,7 @@ typedef struct ctl_leaf_s {
     unsigned cond;           /* CTL_COND_* */
     size_t rsize, wsize;     /* bytes through oldp / newp */
     bool write_is_input;     /* LOOKUP, CREATE */
+    bool read_creates;       /* CREATE: the read must be there, of exactly rsize (else EINVAL) */
     ctl_value_t *value;      /* VALUE leaves */
     ctl_handler_t *handler;  /* HANDLER leaves */
 } ctl_leaf_t;
@@ -182,7 +199,7 @@ typedef struct ctl_leaf_s {
 #define CTL(path, type, access, cond, impl, doc) CTL_ROW_(path, type, access, cond, impl)
 #define CTL_ROW_(path, type, access, cond, kind, x)                                             \
     {path, CTL_ACC_##access, CTL_COND_##cond, CTL_RS_##type, CTL_WS_##type, CTL_INPUT_##type,  \
-     CTL_ROW_##kind(x)},
+     CTL_CREATES_##type, CTL_ROW_##kind(x)},
 #define CTL_ROW_VALUE_(x) CTL_VALUE_FN, NULL
 #define CTL_ROW_HANDLER_(x) NULL, x
 static const ctl_leaf_t leaves[] = {
@@ -439,12 +456,6 @@ static int walk_mib(const size_t *mib, size_t miblen, unsigned *nodep) {
 
 /* ---- one access to a leaf: entered with the ctl lock held, returns with it released ---- */
 
-/* Reads that create something (an arena, a thread cache): without the read, or with a short one,
- * the new index would be lost, so that is EINVAL and nothing is created (jemalloc's VERIFY_READ
- * for arenas.create). */
-static bool read_creates(const ctl_leaf_t *leaf) {
-    return leaf->handler == ctl_arenas_create || leaf->handler == ctl_tcache_create;
-}
 
 static int leaf_access(unsigned node, const size_t *mib, size_t miblen, void *oldp,
                        size_t *oldlenp, void *newp, size_t newlen) {
@@ -458,7 +469,7 @@ static int leaf_access(unsigned node, const size_t *mib, size_t miblen, void *ol
         ret = EPERM;
     } else if (oldp != NULL && oldlenp == NULL) {
         ret = EINVAL;
-    } else if (read_creates(leaf) && (oldp == NULL || *oldlenp != leaf->rsize)) {
+    } else if (leaf->read_creates && (oldp == NULL || *oldlenp != leaf->rsize)) {
         if (oldlenp != NULL) *oldlenp = 0;
         ret = EINVAL;
     } else if (newp != NULL ? newlen != leaf->wsize : newlen != 0) {

@@ -8,7 +8,7 @@ set -eu
 def=${1:-src/ctl_tree.def}
 LC_ALL=C awk '
 function md(s) { gsub(/\|/, "\\|", s); return s }
-function ctype(t) {
+function ctype(t, a) {
     if (t == "BOOL") return "bool"
     if (t == "UNSIGNED") return "unsigned"
     if (t == "U32") return "uint32_t"
@@ -20,7 +20,7 @@ function ctype(t) {
     if (t == "VOID") return "void"
     if (t == "U64_PTR") return "uint64_t *"
     if (t == "HOOKS") return "extent_hooks_t *"
-    if (t == "CREATE") return "extent_hooks_t * (optional) -> unsigned"
+    if (t == "CREATE") return a == "RW" ? "extent_hooks_t * (optional) -> unsigned" : "unsigned (created by the read)"
     if (t == "LOOKUP") return "void * -> unsigned"
     printf("mallctl-doc.sh: unknown TYPE %s\n", t) > "/dev/stderr"; exit 1
 }
@@ -91,6 +91,6 @@ BEGIN {
     }
     key = path; gsub(/\{i\}/, "<i>", key); gsub(/\{j\}/, "<j>", key)
     c = cond(cnd)
-    printf("| `%s` | `%s` | `%s` | %s | %s |\n", key, ctype(type), access(acc), (c == "" ? "" : "`" c "`"), md(doc))
+    printf("| `%s` | `%s` | `%s` | %s | %s |\n", key, ctype(type, acc), access(acc), (c == "" ? "" : "`" c "`"), md(doc))
 }
 ' "$def"

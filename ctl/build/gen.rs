@@ -123,8 +123,9 @@ fn marker(ty: CType) -> &'static str {
 }
 
 /// The C spelling of the type, for docs.
-fn c_ty(ty: CType) -> &'static str {
+fn c_ty(ty: CType, access: Access) -> &'static str {
     match ty {
+        CType::Create if !access.writes() => "unsigned out (created by the read)",
         CType::Bool => "bool",
         CType::Unsigned => "unsigned",
         CType::U32 => "uint32_t",
@@ -338,13 +339,21 @@ fn ops(leaf: &Leaf, by_mib: bool) -> String {
                 "/// Runs the command {how}.{idx_doc}{safety}\npub {unsafe_c}fn call({params}) -> crate::Result<()> {{\n{prep}crate::keys::call({key})\n}}\n"
             );
         }
-        (CType::Create, _) => {
+        (CType::Create, access) => {
             let (safety, _) = safety_doc(Some(HOOKS_SAFETY));
             let safety = safety.replace("`value`", "`hooks` (unless NULL)");
+            let what = if access.writes() {
+                " with the default extent hooks"
+            } else {
+                ""
+            };
             let _ = write!(
                 s,
-                "/// Creates with the default extent hooks, {how}; returns the new index.{idx_doc}\npub fn call({params}) -> crate::Result<u32> {{\n{prep}// SAFETY: no hooks are written (the default ones).\nunsafe {{ crate::keys::create({key}, core::ptr::null_mut()) }}\n}}\n"
+                "/// Creates{what}, {how}; returns the new index.{idx_doc}\npub fn call({params}) -> crate::Result<u32> {{\n{prep}// SAFETY: nothing is written.\nunsafe {{ crate::keys::create({key}, core::ptr::null_mut()) }}\n}}\n"
             );
+            if !access.writes() {
+                return s;
+            }
             let _ = write!(
                 s,
                 "/// Creates with the extent hooks `hooks` (NULL: the default ones), {how}; returns the \
@@ -399,7 +408,7 @@ fn leaf_items(leaf: &Leaf) -> String {
     let summary = format!(
         "`{}`: `{}`, {}{feature_doc}.",
         doc_path(leaf),
-        c_ty(leaf.ty),
+        c_ty(leaf.ty, leaf.access),
         access_doc(leaf.access)
     );
     let mut s = String::new();
@@ -729,12 +738,12 @@ fn special_test(tree: &Tree, leaf: &Leaf) -> Option<String> {
                 "let e0 = crate::epoch::read().expect(\"read\");\nlet e1 = crate::epoch::advance().expect(\"advance\");\nassert!(e1 > e0, \"epoch {e0} -> {e1}\");\nlet m = crate::epoch::mib().expect(\"mib\");\nlet e2 = m.advance().expect(\"advance by MIB\");\nassert!(e2 > e1, \"epoch {e1} -> {e2}\");\nassert!(m.read().expect(\"read by MIB\") >= e2);\ncrate::epoch::write(1).expect(\"any value advances\");\nassert!(crate::epoch::read().expect(\"read\") > e2);\n",
             );
         }
-        ("tcache.create" | "tcache.flush" | "tcache.destroy", CType::Unsigned) => {
-            if !has(tree, "tcache.create", CType::Unsigned, Access::Ro) {
+        ("tcache.flush" | "tcache.destroy", CType::Unsigned) => {
+            if !has(tree, "tcache.create", CType::Create, Access::Ro) {
                 return None;
             }
             s.push_str(
-                r#"let id = crate::tcache::create::read().expect("create");
+                r#"let id = crate::tcache::create::call().expect("create");
 // An allocation and a free through the cache.
 let flags = arenalloc::mallocx_tcache(id);
 let p = unsafe { arenalloc::ffi::arenalloc_mallocx(64, flags) };
@@ -769,11 +778,20 @@ assert_eq!(crate::tcache::destroy::write(u32::MAX), Err(Error::EFAULT));
 let m = @P::mib().expect("mib");
 let b = m.call().expect("create by MIB");
 assert_ne!(a, b);
-// The index must be read into exactly an `unsigned`, and read at all: nothing is created else.
+// The index must be read into exactly an `unsigned`: nothing is created else.
 assert_eq!(unsafe { crate::raw::read::<u64>(&@ZERO[..]) }, Err(Error::EINVAL));
-assert_eq!(unsafe { crate::raw::write::<usize>(&@ZERO[..], 0) }, Err(Error::EINVAL));
 "#,
             ));
+            s.push_str(&fill(if leaf.access.writes() {
+                "// ... and read at all.\nassert_eq!(unsafe { crate::raw::write::<usize>(&@ZERO[..], 0) }, Err(Error::EINVAL));\n"
+            } else {
+                "// Writing is refused.\nassert_eq!(unsafe { crate::raw::write::<usize>(&@ZERO[..], 0) }, Err(Error::EPERM));\n"
+            }));
+            if leaf.path == "tcache.create"
+                && has(tree, "tcache.destroy", CType::Unsigned, Access::Wo)
+            {
+                s.push_str("crate::tcache::destroy::write(a).expect(\"destroy\");\ncrate::tcache::destroy::write(b).expect(\"destroy\");\n");
+            }
             let mut arenas = vec!["a", "b"];
             if leaf.path == "arenas.create" {
                 if has(tree, "arenas.narenas", CType::Unsigned, Access::Ro) {

@@ -366,11 +366,11 @@ fn leaf(line: usize, args: &[String]) -> PResult<Leaf> {
                 format!("`{path}`: LOOKUP needs RW (pointer in, index out)"),
             )
         }
-        (CType::Create, Access::Rw) => {}
+        (CType::Create, Access::Rw | Access::Ro) => {}
         (CType::Create, _) => {
             return err(
                 line,
-                format!("`{path}`: CREATE needs RW (optional hooks in, index out)"),
+                format!("`{path}`: CREATE is read (index out) or RW (optional hooks in)"),
             )
         }
         (CType::U64Ptr, Access::Ro) => {}

@@ -118,8 +118,8 @@ fn malformed_entries_name_their_line() {
             "U64_PTR is read only",
         ),
         (
-            "CTL(\"a.b\", CREATE, RO, ALWAYS, VALUE(x), \"d\")",
-            "CREATE needs RW",
+            "CTL(\"a.b\", CREATE, WO, ALWAYS, VALUE(x), \"d\")",
+            "CREATE is read",
         ),
         (
             "CTL(\"a.b\", U64, RO, ALWAYS, VALUE(x), \"d)",
