@@ -20,7 +20,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,19 +27,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static int npass, nfail, nskip;
-static bool under_arenalloc;
+#include "check.h"
 
-static void check(bool ok, const char *what, const char *fmt, ...) {
-    va_list ap;
-    printf("%s %s: ", ok ? "ok  " : "FAIL", what);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    if (ok) npass++;
-    else nfail++;
-}
+static int nskip;
+static bool under_arenalloc;
 
 static void skip(const char *what, const char *why) {
     printf("skip %s: %s\n", what, why);

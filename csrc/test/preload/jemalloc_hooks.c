@@ -18,24 +18,12 @@
  */
 #include <jemalloc/jemalloc.h>
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-static int npass, nfail;
-
-static void check(bool ok, const char *what, const char *fmt, ...) {
-    va_list ap;
-    printf("%s %s: ", ok ? "ok  " : "FAIL", what);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    if (ok) npass++;
-    else nfail++;
-}
+#include "check.h"
 
 /* ---- counting hooks that forward to the defaults ---- */
 
